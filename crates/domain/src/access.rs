@@ -1,0 +1,177 @@
+//! Roles, permissions and visibility scopes.
+//!
+//! A role is a named set of grants; each grant pairs a [`Permission`] with a
+//! [`Scope`] that says which records it reaches (the holder's own, their team
+//! subtree's, or all). Built-in roles come with the defaults below; a role an
+//! administrator creates starts with no grants at all.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Something a route or an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Permission {
+    /// See the dashboard (工作台).
+    DashboardView,
+    /// Create, edit and deactivate staff accounts, teams and roles.
+    UsersManage,
+    /// Edit the company profile, business hours and the holiday calendar.
+    SettingsManage,
+    /// Browse the audit trail (scoped by the actor's team).
+    AuditView,
+    /// Browse other people's login history (scoped by their team).
+    LoginsView,
+}
+
+impl Permission {
+    /// Every permission, in the order the role editor shows them.
+    pub const ALL: [Permission; 5] = [
+        Permission::DashboardView,
+        Permission::UsersManage,
+        Permission::SettingsManage,
+        Permission::AuditView,
+        Permission::LoginsView,
+    ];
+
+    /// The stable code stored in the database and named in the API document.
+    pub fn code(self) -> &'static str {
+        match self {
+            Permission::DashboardView => "dashboard.view",
+            Permission::UsersManage => "users.manage",
+            Permission::SettingsManage => "settings.manage",
+            Permission::AuditView => "audit.view",
+            Permission::LoginsView => "logins.view",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn from_code(code: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    /// Whether the grant's scope matters (own / team / all), or the
+    /// permission is simply held or not.
+    pub fn is_scoped(self) -> bool {
+        matches!(self, Permission::AuditView | Permission::LoginsView)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Which records a grant reaches. Ordered: `Own < Team < All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Records the holder owns or made.
+    Own,
+    /// Records of anyone in the holder's team and the teams below it.
+    Team,
+    /// Every record.
+    All,
+}
+
+impl Scope {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Scope::Own => "own",
+            Scope::Team => "team",
+            Scope::All => "all",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn from_code(code: &str) -> Option<Scope> {
+        match code {
+            "own" => Some(Scope::Own),
+            "team" => Some(Scope::Team),
+            "all" => Some(Scope::All),
+            _ => None,
+        }
+    }
+}
+
+/// What one role may do: permission → scope. Absent means not granted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(pub BTreeMap<Permission, Scope>);
+
+impl Grants {
+    /// The scope granted for `p`, if any.
+    pub fn scope(&self, p: Permission) -> Option<Scope> {
+        self.0.get(&p).copied()
+    }
+
+    /// Whether `p` is granted at any scope.
+    pub fn has(&self, p: Permission) -> bool {
+        self.0.contains_key(&p)
+    }
+}
+
+/// The roles every installation starts with (DESIGN.md §1).
+pub const BUILTIN_ROLES: [&str; 7] =
+    ["admin", "manager", "sales", "operator", "service", "finance", "front_desk"];
+
+/// The grants a built-in role starts with. Unknown codes get nothing, which is
+/// what a role made by an administrator starts with too.
+pub fn default_grants(role_code: &str) -> Grants {
+    use Permission::*;
+    let list: &[(Permission, Scope)] = match role_code {
+        "admin" => &[
+            (DashboardView, Scope::All),
+            (UsersManage, Scope::All),
+            (SettingsManage, Scope::All),
+            (AuditView, Scope::All),
+            (LoginsView, Scope::All),
+        ],
+        "manager" => {
+            &[(DashboardView, Scope::All), (AuditView, Scope::Team), (LoginsView, Scope::Team)]
+        }
+        "sales" | "operator" | "service" | "finance" | "front_desk" => {
+            &[(DashboardView, Scope::All)]
+        }
+        _ => &[],
+    };
+    Grants(list.iter().copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_code(p.code()), Some(p));
+        }
+        for s in [Scope::Own, Scope::Team, Scope::All] {
+            assert_eq!(Scope::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Permission::from_code("customers.delete_everything"), None);
+    }
+
+    #[test]
+    fn a_new_role_starts_with_nothing() {
+        assert!(default_grants("night_auditor").0.is_empty());
+    }
+
+    #[test]
+    fn only_admin_manages_users_and_settings() {
+        for role in BUILTIN_ROLES {
+            let g = default_grants(role);
+            assert_eq!(g.has(Permission::UsersManage), role == "admin", "{role}");
+            assert_eq!(g.has(Permission::SettingsManage), role == "admin", "{role}");
+            assert!(g.has(Permission::DashboardView), "{role}");
+        }
+        assert_eq!(default_grants("manager").scope(Permission::AuditView), Some(Scope::Team));
+    }
+
+    #[test]
+    fn scopes_are_ordered() {
+        assert!(Scope::Own < Scope::Team && Scope::Team < Scope::All);
+    }
+}

@@ -1,0 +1,44 @@
+//! Typed identifiers, so a user id can never be passed where a team id is meant.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A staff account.
+    UserId
+);
+typed_id!(
+    /// A team or branch in the organisation tree.
+    TeamId
+);
+typed_id!(
+    /// A role (built-in or defined by an administrator).
+    RoleId
+);
+typed_id!(
+    /// A revocable API token.
+    TokenId
+);
+typed_id!(
+    /// A row of the append-only audit trail.
+    AuditId
+);
+typed_id!(
+    /// A public holiday or an adjusted working day in the business calendar.
+    HolidayId
+);

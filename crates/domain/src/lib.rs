@@ -1,0 +1,16 @@
+//! Keyuan's business rules and types.
+//!
+//! Everything here is pure: no I/O, no async, no SQL, no HTTP. Values are
+//! parsed at the edge into the types below ("parse, don't validate"), so the
+//! layers above can trust what they hold.
+
+pub mod access;
+pub mod audit;
+pub mod calendar;
+pub mod ids;
+pub mod money;
+pub mod password;
+pub mod user;
+pub mod validation;
+
+pub use validation::{FieldError, FieldErrors};
