@@ -116,6 +116,20 @@ impl Grants {
 pub const BUILTIN_ROLES: [&str; 7] =
     ["admin", "manager", "sales", "operator", "service", "finance", "front_desk"];
 
+/// The Chinese and English names of a built-in role.
+pub fn builtin_role_names(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "admin" => ("系统管理员", "Administrator"),
+        "manager" => ("经理", "Manager"),
+        "sales" => ("销售顾问", "Sales consultant"),
+        "operator" => ("计调", "Tour operator"),
+        "service" => ("客服", "Customer service"),
+        "finance" => ("财务", "Finance"),
+        "front_desk" => ("前台", "Front desk"),
+        _ => return None,
+    })
+}
+
 /// The grants a built-in role starts with. Unknown codes get nothing, which is
 /// what a role made by an administrator starts with too.
 pub fn default_grants(role_code: &str) -> Grants {

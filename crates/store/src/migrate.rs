@@ -1,0 +1,87 @@
+//! A small migration runner over both engines.
+//!
+//! Migrations are embedded, applied in order, each in its own transaction,
+//! and recorded with a checksum: a migration edited after it was applied
+//! stops the start-up instead of leaving two servers with different schemas.
+
+use crate::{now_ms, Backend, Result, Store, StoreError};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "platform",
+    sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
+    postgres: include_str!("../migrations/postgres/0001_platform.sql"),
+}];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+pub(crate) async fn run(store: &Store) -> Result<Vec<String>> {
+    let mut tx = store.begin().await?;
+    if store.backend() == Backend::Postgres {
+        // Several servers may start at once; one migrates, the others wait.
+        sqlx::query("SELECT pg_advisory_xact_lock(4242001)").execute(&mut **tx).await?;
+    }
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,
+            created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+    )
+    .execute(&mut **tx)
+    .await?;
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut done = std::collections::BTreeMap::new();
+    for r in rows {
+        done.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
+    }
+    if let Some((&v, _)) = done.iter().next_back() {
+        if v > latest_version() {
+            return Err(StoreError::Migration(format!(
+                "the database is at schema version {v}, newer than this Keyuan ({}); upgrade Keyuan",
+                latest_version()
+            )));
+        }
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let sql = match store.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        let sum = hex::encode(Sha256::digest(sql.as_bytes()));
+        if let Some(stored) = done.get(&m.version) {
+            if *stored != sum {
+                return Err(StoreError::Migration(format!(
+                    "migration {} ({}) differs from the one applied to this database",
+                    m.version, m.name
+                )));
+            }
+            continue;
+        }
+        sqlx::raw_sql(sql).execute(&mut **tx).await?;
+        let now = now_ms();
+        sqlx::query("INSERT INTO schema_migrations (version, name, checksum, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(sum)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        applied.push(format!("{:04}_{}", m.version, m.name));
+    }
+    tx.commit().await?;
+    Ok(applied)
+}

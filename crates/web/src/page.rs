@@ -1,0 +1,135 @@
+//! The page shell shared by every HTML page: navigation for the person's
+//! role, language, company name, time zone, CSRF token.
+
+use crate::ctx::Principal;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::AppState;
+use askama::Template;
+use axum::response::Html;
+use chrono_tz::Tz;
+use domain::access::Permission;
+use std::sync::Arc;
+
+/// One navigation link.
+pub struct NavItem {
+    /// Target.
+    pub href: &'static str,
+    /// Text key.
+    pub key: &'static str,
+    /// The current page.
+    pub active: bool,
+}
+
+/// (href, text key, what it needs; `None` = every logged-in person).
+const NAV: &[(&str, &str, Option<Permission>)] = &[
+    ("/", "nav.dashboard", Some(Permission::DashboardView)),
+    ("/admin/users", "nav.users", Some(Permission::UsersManage)),
+    ("/admin/teams", "nav.teams", Some(Permission::UsersManage)),
+    ("/admin/roles", "nav.roles", Some(Permission::UsersManage)),
+    ("/audit", "nav.audit", Some(Permission::AuditView)),
+    ("/admin/logins", "nav.logins", Some(Permission::LoginsView)),
+    ("/settings/company", "nav.company", Some(Permission::SettingsManage)),
+    ("/settings/holidays", "nav.holidays", Some(Permission::SettingsManage)),
+    ("/account", "nav.account", None),
+];
+
+/// Everything the layout needs.
+pub struct Shell {
+    /// Interface language.
+    pub lang: Lang,
+    /// The person, if logged in.
+    pub principal: Option<Arc<Principal>>,
+    /// Company name for the header.
+    pub company: String,
+    /// Display time zone.
+    pub tz: Tz,
+    /// Links this person may follow.
+    pub nav: Vec<NavItem>,
+    /// Name of the current page, for the title.
+    pub page: &'static str,
+}
+
+impl Shell {
+    /// Builds the shell for a page (reads the company profile for name and zone).
+    pub async fn new(state: &AppState, principal: Option<Arc<Principal>>, lang: Lang, active: &'static str) -> Shell {
+        let (company, tz) = match store::settings::profile(&state.store).await {
+            Ok(p) => (
+                p.short_name.filter(|s| !s.is_empty()).unwrap_or(p.name),
+                p.timezone.parse::<Tz>().unwrap_or(chrono_tz::Asia::Shanghai),
+            ),
+            Err(_) => ("客源 Keyuan".to_string(), chrono_tz::Asia::Shanghai),
+        };
+        let nav = match &principal {
+            None => Vec::new(),
+            Some(p) => NAV
+                .iter()
+                .filter(|(_, _, need)| need.is_none_or(|n| p.can(n)))
+                .map(|(href, key, _)| NavItem { href, key, active: *key == active })
+                .collect(),
+        };
+        Shell { lang, principal, company, tz, nav, page: active }
+    }
+
+    /// An interface text.
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// Epoch milliseconds as local date and time (`2026-11-23 15:04`).
+    pub fn time(&self, ms: &i64) -> String {
+        chrono::DateTime::from_timestamp_millis(*ms)
+            .map(|t| t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// Like [`Shell::time`], empty for `None`.
+    pub fn opt_time(&self, ms: &Option<i64>) -> String {
+        ms.as_ref().map(|m| self.time(m)).unwrap_or_else(|| "—".into())
+    }
+
+    /// The CSRF token for forms.
+    pub fn csrf(&self) -> &str {
+        self.principal.as_deref().map(Principal::csrf).unwrap_or("")
+    }
+
+    /// The person's display name.
+    pub fn me(&self) -> &str {
+        self.principal.as_deref().map(|p| p.user.display_name.as_str()).unwrap_or("")
+    }
+
+    /// The zone's name, shown next to times.
+    pub fn tz_name(&self) -> &str {
+        self.tz.name()
+    }
+}
+
+/// Renders a template to an HTML response.
+pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
+    t.render().map(Html).map_err(|e| AppError::Internal(format!("template: {e}")))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    shell: &'a Shell,
+    status: u16,
+    title: &'static str,
+    message: &'a str,
+    request_id: &'a str,
+}
+
+/// The friendly error page.
+pub fn error_page(shell: &Shell, status: u16, _code: &str, message: &str, request_id: &str) -> String {
+    let key = match status {
+        400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 => format!("error.{status}"),
+        s if s >= 500 => "error.500".to_string(),
+        _ => "error.400".to_string(),
+    };
+    let title = shell.t(&key);
+    // Internal details never reach the page; the request id finds them in the log.
+    let message = if status >= 500 { "" } else { message };
+    ErrorPage { shell, status, title, message, request_id }
+        .render()
+        .unwrap_or_else(|_| format!("<!doctype html><title>{status}</title><h1>{status}</h1>"))
+}
