@@ -62,7 +62,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                     let (field, code) = if msg.starts_with("missing field") {
                         (join_path(&path, named.as_deref()), "required")
                     } else if msg.starts_with("unknown field") {
-                        (join_path(&path, named.as_deref()), "unknown_field")
+                        // The path already ends at the unknown field.
+                        let field = if path == "." { named.unwrap_or_default() } else { path };
+                        (field, "unknown_field")
                     } else {
                         (if path == "." { "body".to_string() } else { path }, "invalid_type")
                     };

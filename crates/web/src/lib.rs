@@ -7,9 +7,9 @@
 //! cannot drift apart, and a route without a declaration is refused.
 
 pub mod access;
-// mod account;
-// mod admin;
-// mod audit;
+mod account;
+mod admin;
+mod audit;
 mod auth;
 mod ctx;
 mod dashboard;
@@ -18,7 +18,7 @@ mod health;
 pub mod i18n;
 mod json;
 mod page;
-// mod settings;
+mod settings;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -111,10 +111,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(dashboard::router())
-        // .merge(account::router())
-        // .merge(admin::router())
-        // .merge(audit::router())
-        // .merge(settings::router())
+        .merge(account::router())
+        .merge(admin::router())
+        .merge(audit::router())
+        .merge(settings::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
