@@ -113,8 +113,7 @@ impl Grants {
 }
 
 /// The roles every installation starts with (DESIGN.md §1).
-pub const BUILTIN_ROLES: [&str; 7] =
-    ["admin", "manager", "sales", "operator", "service", "finance", "front_desk"];
+pub const BUILTIN_ROLES: [&str; 7] = ["admin", "manager", "sales", "operator", "service", "finance", "front_desk"];
 
 /// The Chinese and English names of a built-in role.
 pub fn builtin_role_names(code: &str) -> Option<(&'static str, &'static str)> {
@@ -142,12 +141,8 @@ pub fn default_grants(role_code: &str) -> Grants {
             (AuditView, Scope::All),
             (LoginsView, Scope::All),
         ],
-        "manager" => {
-            &[(DashboardView, Scope::All), (AuditView, Scope::Team), (LoginsView, Scope::Team)]
-        }
-        "sales" | "operator" | "service" | "finance" | "front_desk" => {
-            &[(DashboardView, Scope::All)]
-        }
+        "manager" => &[(DashboardView, Scope::All), (AuditView, Scope::Team), (LoginsView, Scope::Team)],
+        "sales" | "operator" | "service" | "finance" | "front_desk" => &[(DashboardView, Scope::All)],
         _ => &[],
     };
     Grants(list.iter().copied().collect())

@@ -32,8 +32,7 @@ impl Action {
     }
 
     /// Every action, for filters.
-    pub const ALL: [Action; 5] =
-        [Action::Create, Action::Update, Action::Delete, Action::Export, Action::Reveal];
+    pub const ALL: [Action; 5] = [Action::Create, Action::Update, Action::Delete, Action::Export, Action::Reveal];
 
     /// Parses a stored code.
     pub fn from_code(s: &str) -> Option<Action> {

@@ -33,10 +33,7 @@ impl Money {
         }
         let yuan: i64 = whole.parse().map_err(|_| bad("is too large"))?;
         let fen: i64 = format!("{frac:0<2}").parse().map_err(|_| bad("is not a number"))?;
-        let total = yuan
-            .checked_mul(100)
-            .and_then(|v| v.checked_add(fen))
-            .ok_or_else(|| bad("is too large"))?;
+        let total = yuan.checked_mul(100).and_then(|v| v.checked_add(fen)).ok_or_else(|| bad("is too large"))?;
         Ok(Money(if negative { -total } else { total }))
     }
 

@@ -45,20 +45,12 @@ impl NewPassword {
             ));
         }
         if candidate.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "password",
-                "invalid",
-                "password must not contain control characters",
-            ));
+            return Err(FieldError::new("password", "invalid", "password must not contain control characters"));
         }
         let lower = candidate.to_lowercase();
         let user = username.trim().to_lowercase();
         if user.chars().count() >= 3 && lower.contains(&user) {
-            return Err(FieldError::new(
-                "password",
-                "contains_username",
-                "password must not contain the username",
-            ));
+            return Err(FieldError::new("password", "contains_username", "password must not contain the username"));
         }
         let inputs: Vec<&str> = [username, display_name].into_iter().filter(|s| !s.is_empty()).collect();
         // zxcvbn's work grows with length; its matchers were tuned on short

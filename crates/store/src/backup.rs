@@ -148,7 +148,8 @@ pub async fn backup(store: &Store, path: &Path) -> Result<Summary> {
             let mut conn = AnyConnection::connect(&sqlite_url(path, "ro")).await?;
             let mut summary = Summary::default();
             for t in tables_of(&mut conn).await? {
-                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", t.name)).fetch_one(&mut conn).await?;
+                let n: i64 =
+                    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", t.name)).fetch_one(&mut conn).await?;
                 summary.tables.push((t.name, n as u64));
             }
             conn.close().await?;
@@ -157,7 +158,14 @@ pub async fn backup(store: &Store, path: &Path) -> Result<Summary> {
         Backend::Postgres => {
             let file = Store::open(&sqlite_url(path, "rwc")).await?;
             migrate::run(&file).await?;
-            let result = copy_pg_into(store, &file).await;
+            let mut result = copy_pg_into(store, &file).await;
+            if result.is_ok() {
+                // The file opened in WAL mode: move every page into the file
+                // itself, so that copying the one file away copies the backup.
+                if let Err(e) = checkpoint(&file).await {
+                    result = Err(e);
+                }
+            }
             let _ = sqlx::query("PRAGMA journal_mode = DELETE").execute(file.pool()).await;
             file.close().await;
             if result.is_err() {
@@ -166,6 +174,15 @@ pub async fn backup(store: &Store, path: &Path) -> Result<Summary> {
             result
         }
     }
+}
+
+/// Writes the whole write-ahead log of a SQLite file into the file.
+async fn checkpoint(file: &Store) -> Result<()> {
+    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(file.pool()).await?;
+    if row.try_get::<i64, _>(0)? != 0 {
+        return Err(StoreError::Backup("the backup file could not be completed (checkpoint busy)".into()));
+    }
+    Ok(())
 }
 
 async fn copy_pg_into(store: &Store, file: &Store) -> Result<Summary> {
@@ -177,6 +194,9 @@ async fn copy_pg_into(store: &Store, file: &Store) -> Result<Summary> {
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *src).await?;
     let mut summary = Summary::default();
     let mut dst = fconn.begin().await?;
+    // Tables are copied by name, not in reference order: check the foreign
+    // keys at commit, as restore does.
+    sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *dst).await?;
     for t in tables.iter().filter(|t| t.name != "schema_migrations") {
         let rows = read_rows(&mut *src, t).await?;
         write_rows(&mut dst, t, &rows).await?;
@@ -218,7 +238,12 @@ pub async fn restore(store: &Store, path: &Path) -> Result<Summary> {
     }
     // An older backup is brought up to this version on a scratch copy, so
     // the backup file itself is never changed.
-    let scratch = std::env::temp_dir().join(format!("keyuan-restore-{}-{}.db", std::process::id(), crate::now_ms()));
+    // Numbered too: two restores in one process within a millisecond must
+    // not share (and delete) each other's copy.
+    static SCRATCH_NO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SCRATCH_NO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch =
+        std::env::temp_dir().join(format!("keyuan-restore-{}-{}-{n}.db", std::process::id(), crate::now_ms()));
     std::fs::copy(path, &scratch).map_err(|e| StoreError::Backup(format!("cannot read {}: {e}", path.display())))?;
     let result = restore_from(store, &scratch).await;
     for suffix in ["", "-wal", "-shm"] {

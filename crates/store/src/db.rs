@@ -169,7 +169,14 @@ impl Store {
             Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let inner = self.pool.begin().await?;
+        let inner = match self.backend {
+            // IMMEDIATE takes the write lock now, waiting through
+            // `busy_timeout` for another process's writer. A deferred
+            // transaction that reads first would instead fail at its first
+            // write ("database is locked") if that writer committed meanwhile.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx { inner, _turn: turn })
     }
 

@@ -81,6 +81,22 @@ pub(crate) fn unique_as(field: &'static str) -> impl Fn(sqlx::Error) -> StoreErr
     }
 }
 
+/// The error for an `UPDATE … AND version = $n` (or `DELETE`) that changed
+/// nothing: someone else saved `table`'s row `id` since the caller read it,
+/// or removed it. Checking the version in the statement itself keeps two
+/// simultaneous saves of one version from both succeeding on PostgreSQL.
+pub(crate) async fn stale(tx: &mut Tx, table: &str, id: i64) -> StoreError {
+    let current = sqlx::query_scalar::<_, i64>(&format!("SELECT version FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut ***tx)
+        .await;
+    match current {
+        Ok(Some(current)) => StoreError::Stale { current },
+        Ok(None) => StoreError::NotFound,
+        Err(e) => StoreError::Db(e),
+    }
+}
+
 /// Who is making a change, for the audit trail.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -122,5 +138,20 @@ impl<T> Page<T> {
             None
         };
         Page { items: rows, next }
+    }
+}
+
+/// The store's futures must be `Send` so that servers and tests can spawn
+/// them; some sqlx calls silently break that. This fails to compile if one does.
+#[cfg(test)]
+mod futures_are_send {
+    fn is_send<T: Send>(_: T) {}
+    #[allow(dead_code)]
+    fn check(s: &crate::Store, p: &std::path::Path) {
+        is_send(crate::Store::connect("sqlite://x.db"));
+        is_send(s.migrate());
+        is_send(s.begin());
+        is_send(crate::backup::backup(s, p));
+        is_send(crate::backup::restore(s, p));
     }
 }

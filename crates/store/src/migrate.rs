@@ -6,7 +6,7 @@
 
 use crate::{now_ms, Backend, Result, Store, StoreError};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{Executor, Row};
 
 struct Migration {
     version: i64,
@@ -40,9 +40,8 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<String>> {
     )
     .execute(&mut **tx)
     .await?;
-    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows =
+        sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version").fetch_all(&mut **tx).await?;
     let mut done = std::collections::BTreeMap::new();
     for r in rows {
         done.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
@@ -71,7 +70,9 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<String>> {
             }
             continue;
         }
-        sqlx::raw_sql(sql).execute(&mut **tx).await?;
+        // A plain string runs every statement of the file (simple query
+        // protocol on PostgreSQL, statement by statement on SQLite).
+        (&mut **tx).execute(sql).await?;
         let now = now_ms();
         sqlx::query("INSERT INTO schema_migrations (version, name, checksum, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(m.version)

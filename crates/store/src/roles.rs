@@ -42,26 +42,27 @@ fn from_row(r: &AnyRow) -> Result<Role, sqlx::Error> {
 pub(crate) async fn ensure_builtin(store: &Store) -> Result<()> {
     let mut tx = store.begin().await?;
     for code in BUILTIN_ROLES {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM roles WHERE code = $1").bind(code).fetch_optional(&mut **tx).await?;
         if exists.is_some() {
             continue;
         }
         let (zh, en) = builtin_role_names(code).unwrap_or((code, code));
         let now = now_ms();
-        let id: i64 = sqlx::query_scalar(
+        // Another server starting at the same moment may have just added it.
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO roles (code, name_zh, name_en, builtin, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, 1, $4, $4, 1) RETURNING id",
+             VALUES ($1, $2, $3, 1, $4, $4, 1) ON CONFLICT (code) DO NOTHING RETURNING id",
         )
         .bind(code)
         .bind(zh)
         .bind(en)
         .bind(now)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-        write_grants(&mut tx, RoleId(id), &default_grants(code)).await?;
+        if let Some(id) = id {
+            write_grants(&mut tx, RoleId(id), &default_grants(code)).await?;
+        }
     }
     tx.commit().await
 }
@@ -177,13 +178,19 @@ pub async fn update(
         return Err(StoreError::Stale { current: before.version });
     }
     let old = grants_of(&mut ***tx, id).await?;
-    sqlx::query("UPDATE roles SET name_zh = $1, name_en = $2, updated_at = $3, version = version + 1 WHERE id = $4")
-        .bind(name_zh)
-        .bind(name_en)
-        .bind(now_ms())
-        .bind(id.0)
-        .execute(&mut ***tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE roles SET name_zh = $1, name_en = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5",
+    )
+    .bind(name_zh)
+    .bind(name_en)
+    .bind(now_ms())
+    .bind(id.0)
+    .bind(version)
+    .execute(&mut ***tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "roles", id.0).await);
+    }
     write_grants(tx, id, grants).await?;
     let mut c = ChangeSet::new();
     c.diff("name_zh", Some(&before.name_zh), Some(name_zh), Sensitivity::Plain);

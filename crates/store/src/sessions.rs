@@ -99,7 +99,11 @@ pub async fn delete(store: &Store, id: &str) -> Result<()> {
 }
 
 /// Ends every session of `user`, except `keep` (a stored session id).
-pub async fn delete_for_user<'e, E: Executor<'e, Database = Any>>(ex: E, user: UserId, keep: Option<&str>) -> Result<()> {
+pub async fn delete_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user: UserId,
+    keep: Option<&str>,
+) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user.0)
         .bind(keep.unwrap_or(""))

@@ -89,9 +89,10 @@ pub async fn update_profile(tx: &mut Tx, actor: &Actor, p: &Profile) -> Result<P
         return Err(StoreError::Stale { current: before.version });
     }
     let hours = serde_json::to_string(&p.business_hours).unwrap_or_default();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE company_profile SET name = $1, short_name = $2, license_no = $3, address = $4, phone = $5, email = $6, \
-         website = $7, timezone = $8, business_hours = $9, updated_at = $10, version = version + 1 WHERE id = 1",
+         website = $7, timezone = $8, business_hours = $9, updated_at = $10, version = version + 1 \
+         WHERE id = 1 AND version = $11",
     )
     .bind(p.name.as_str())
     .bind(p.short_name.as_deref())
@@ -103,8 +104,12 @@ pub async fn update_profile(tx: &mut Tx, actor: &Actor, p: &Profile) -> Result<P
     .bind(p.timezone.as_str())
     .bind(&hours)
     .bind(now_ms())
+    .bind(p.version)
     .execute(&mut ***tx)
     .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "company_profile", 1).await);
+    }
     let mut c = ChangeSet::new();
     let plain = Sensitivity::Plain;
     c.diff("name", Some(&before.name), Some(&p.name), plain);
@@ -191,7 +196,14 @@ pub async fn delete_holiday(tx: &mut Tx, actor: &Actor, id: HolidayId, version: 
     if h.version != version {
         return Err(StoreError::Stale { current: h.version });
     }
-    sqlx::query("DELETE FROM holidays WHERE id = $1").bind(id.0).execute(&mut ***tx).await?;
+    let done = sqlx::query("DELETE FROM holidays WHERE id = $1 AND version = $2")
+        .bind(id.0)
+        .bind(version)
+        .execute(&mut ***tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "holidays", id.0).await);
+    }
     let mut c = ChangeSet::new();
     c.diff("day", Some(&h.day.to_string()), None, Sensitivity::Plain);
     c.diff("name", Some(&h.name), None, Sensitivity::Plain);

@@ -44,6 +44,14 @@ pub async fn list(store: &Store) -> Result<Vec<Team>> {
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 
+/// How many accounts, active or not, each team has (teams without any are absent).
+pub async fn member_counts(store: &Store) -> Result<std::collections::HashMap<TeamId, i64>> {
+    let rows = sqlx::query("SELECT team_id, COUNT(*) FROM users WHERE team_id IS NOT NULL GROUP BY team_id")
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(|r| Ok((TeamId(r.try_get(0)?), r.try_get(1)?))).collect()
+}
+
 async fn fetch<'e, E: Executor<'e, Database = Any>>(ex: E, id: TeamId) -> Result<Team> {
     let row = sqlx::query("SELECT * FROM teams WHERE id = $1").bind(id.0).fetch_optional(ex).await?;
     Ok(from_row(&row.ok_or(StoreError::NotFound)?)?)
@@ -70,10 +78,8 @@ pub async fn subtree<'e, E: Executor<'e, Database = Any>>(ex: E, roots: &[TeamId
 /// The teams a person reaches with a team scope: their own team's subtree
 /// and the subtrees of the teams they manage.
 pub async fn reach_of(store: &Store, user: UserId, own_team: Option<TeamId>) -> Result<Vec<TeamId>> {
-    let managed: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE manager_id = $1")
-        .bind(user.0)
-        .fetch_all(store.pool())
-        .await?;
+    let managed: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM teams WHERE manager_id = $1").bind(user.0).fetch_all(store.pool()).await?;
     let mut roots: Vec<TeamId> = managed.into_iter().map(TeamId).collect();
     roots.extend(own_team);
     subtree(store.pool(), &roots).await
@@ -95,7 +101,11 @@ async fn check_refs(tx: &mut Tx, parent: Option<TeamId>, manager: Option<UserId>
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM teams WHERE id = $1").bind(p.0).fetch_optional(&mut ***tx).await?;
         if found.is_none() {
-            return Err(StoreError::invalid(FieldError::new("parent_id", "not_found", "the parent team does not exist")));
+            return Err(StoreError::invalid(FieldError::new(
+                "parent_id",
+                "not_found",
+                "the parent team does not exist",
+            )));
         }
     }
     if let Some(m) = manager {
@@ -165,16 +175,21 @@ pub async fn update(
             )));
         }
     }
-    sqlx::query(
-        "UPDATE teams SET name = $1, parent_id = $2, manager_id = $3, updated_at = $4, version = version + 1 WHERE id = $5",
+    let done = sqlx::query(
+        "UPDATE teams SET name = $1, parent_id = $2, manager_id = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6",
     )
     .bind(&name)
     .bind(parent.map(|t| t.0))
     .bind(manager.map(|u| u.0))
     .bind(now_ms())
     .bind(id.0)
+    .bind(version)
     .execute(&mut ***tx)
     .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "teams", id.0).await);
+    }
     let mut c = ChangeSet::new();
     c.diff("name", Some(&before.name), Some(&name), Sensitivity::Plain);
     c.diff(
@@ -199,14 +214,10 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: TeamId, version: i64) -> Res
     if before.version != version {
         return Err(StoreError::Stale { current: before.version });
     }
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE team_id = $1")
-        .bind(id.0)
-        .fetch_one(&mut ***tx)
-        .await?;
-    let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM teams WHERE parent_id = $1")
-        .bind(id.0)
-        .fetch_one(&mut ***tx)
-        .await?;
+    let members: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE team_id = $1").bind(id.0).fetch_one(&mut ***tx).await?;
+    let children: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM teams WHERE parent_id = $1").bind(id.0).fetch_one(&mut ***tx).await?;
     if members > 0 || children > 0 {
         return Err(StoreError::invalid(FieldError::new(
             "team",
@@ -215,9 +226,22 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: TeamId, version: i64) -> Res
         )));
     }
     // Audit rows keep the team id as plain history, so deleting is safe.
-    sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(&mut ***tx).await?;
+    let done = sqlx::query("DELETE FROM teams WHERE id = $1 AND version = $2")
+        .bind(id.0)
+        .bind(version)
+        .execute(&mut ***tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "teams", id.0).await);
+    }
     let mut c = ChangeSet::new();
     c.diff("name", Some(&before.name), None, Sensitivity::Plain);
     audit::record(tx, actor, Action::Delete, "team", &id.to_string(), &format!("team {}", before.name), &c).await?;
     Ok(())
+}
+
+/// Every team, read inside a write transaction.
+pub async fn list_in(tx: &mut Tx) -> Result<Vec<Team>> {
+    let rows = sqlx::query("SELECT * FROM teams ORDER BY name, id").fetch_all(&mut ***tx).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }

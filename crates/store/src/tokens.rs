@@ -27,7 +27,13 @@ pub struct Token {
 }
 
 /// Issues a token for `user`; returns the secret, shown once.
-pub async fn create(tx: &mut Tx, actor: &Actor, user: UserId, name: &str, expires_at: Option<i64>) -> Result<(TokenId, String)> {
+pub async fn create(
+    tx: &mut Tx,
+    actor: &Actor,
+    user: UserId,
+    name: &str,
+    expires_at: Option<i64>,
+) -> Result<(TokenId, String)> {
     let secret = format!("{PREFIX}{}", random_token());
     let now = now_ms();
     let id: i64 = sqlx::query_scalar(
@@ -65,7 +71,11 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<(TokenId
     // A minute's precision is enough and spares a write per request.
     if last.is_none_or(|t| now - t > 60_000) {
         let mut tx = store.begin().await?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(id.0).execute(&mut **tx).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut **tx)
+            .await?;
         tx.commit().await?;
     }
     Ok(Some((id, UserId(r.try_get(1)?))))
@@ -109,6 +119,7 @@ pub async fn revoke(tx: &mut Tx, actor: &Actor, user: UserId, id: TokenId) -> Re
         .await?;
     let mut c = ChangeSet::new();
     c.diff("revoked", None, Some("true"), Sensitivity::Plain);
-    audit::record(tx, actor, Action::Delete, "api_token", &id.to_string(), &format!("API token {name} revoked"), &c).await?;
+    audit::record(tx, actor, Action::Delete, "api_token", &id.to_string(), &format!("API token {name} revoked"), &c)
+        .await?;
     Ok(())
 }

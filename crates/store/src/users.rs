@@ -213,9 +213,8 @@ pub async fn list(store: &Store, f: &Filter) -> Result<Page<User>> {
 
 /// Every active account, by name (for pickers).
 pub async fn all_active(store: &Store) -> Result<Vec<User>> {
-    let rows = sqlx::query(&format!("{SELECT} WHERE u.active = 1 ORDER BY u.display_name"))
-        .fetch_all(store.pool())
-        .await?;
+    let rows =
+        sqlx::query(&format!("{SELECT} WHERE u.active = 1 ORDER BY u.display_name")).fetch_all(store.pool()).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 
@@ -266,9 +265,9 @@ pub async fn update(tx: &mut Tx, actor: &Actor, id: UserId, version: i64, ch: &C
     }
     check_refs(tx, ch.role_id, ch.team_id).await?;
     let now = now_ms();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE users SET display_name = $1, email = $2, phone = $3, role_id = $4, team_id = $5, locale = $6, \
-         active = $7, updated_at = $8, version = version + 1 WHERE id = $9",
+         active = $7, updated_at = $8, version = version + 1 WHERE id = $9 AND version = $10",
     )
     .bind(ch.display_name.as_str())
     .bind(ch.email.as_deref())
@@ -279,8 +278,12 @@ pub async fn update(tx: &mut Tx, actor: &Actor, id: UserId, version: i64, ch: &C
     .bind(i64::from(ch.active))
     .bind(now)
     .bind(id.0)
+    .bind(version)
     .execute(&mut ***tx)
     .await?;
+    if done.rows_affected() != 1 {
+        return Err(crate::stale(tx, "users", id.0).await);
+    }
     if before.active && !ch.active {
         sessions::delete_for_user(&mut ***tx, id, None).await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1, updated_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
@@ -314,7 +317,13 @@ pub async fn update(tx: &mut Tx, actor: &Actor, id: UserId, version: i64, ch: &C
 }
 
 /// Sets a new password hash and ends every other session of the account.
-pub async fn set_password(tx: &mut Tx, actor: &Actor, id: UserId, hash: &str, keep_session: Option<&str>) -> Result<()> {
+pub async fn set_password(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: UserId,
+    hash: &str,
+    keep_session: Option<&str>,
+) -> Result<()> {
     let before = fetch(&mut ***tx, id).await?;
     let now = now_ms();
     sqlx::query(
@@ -336,6 +345,10 @@ pub async fn set_password(tx: &mut Tx, actor: &Actor, id: UserId, hash: &str, ke
 /// Notes a successful login.
 pub async fn touch_login(store: &Store, id: UserId) -> Result<()> {
     let mut tx = store.begin().await?;
-    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now_ms()).bind(id.0).execute(&mut **tx).await?;
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
     tx.commit().await
 }

@@ -22,10 +22,15 @@ mod story {
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::future::Future;
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use story::fixtures::{self, Engine, Scratch};
 
-type StoryFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+/// A story's future. Not `Send`: inside an `async` block rustc cannot prove
+/// `Send` for some store futures (rustc #102211, with sqlx's generic
+/// executors), so a story runs under `block_on` on its trial's own runtime
+/// instead of being spawned.
+type StoryFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>>>>;
 type StoryFn = fn(Scratch) -> StoryFuture;
 
 /// Where a story runs.
@@ -47,8 +52,10 @@ macro_rules! stories {
 fn all_stories() -> Vec<(&'static str, Runs, StoryFn)> {
     stories![
         OnEachEngine: platform::migrations_are_idempotent_and_seed_roles_and_profile,
+        OnEachEngine: platform::several_processes_opening_a_new_database_all_succeed,
         OnEachEngine: staff::staff_accounts_are_created_found_listed_and_paged,
         OnEachEngine: staff::stale_updates_change_nothing,
+        OnEachEngine: staff::simultaneous_saves_of_one_version_let_exactly_one_win,
         OnEachEngine: staff::deactivation_ends_access_but_keeps_history,
         OnEachEngine: platform::every_change_is_audited_in_its_own_transaction,
         OnEachEngine: platform::audit_trail_masks_sensitive_values,
@@ -80,31 +87,27 @@ fn run(story: StoryFn, engine: Engine, postgres_admin_url: Option<String>) -> Re
         .enable_all()
         .build()
         .map_err(|e| Failed::from(format!("cannot start a runtime: {e}")))?;
-    rt.block_on(async move {
-        let scratch = Scratch::new(engine, postgres_admin_url).map_err(|e| Failed::from(format!("{e:#}")))?;
-        let outcome = tokio::spawn(story(scratch.clone())).await;
-        let cleaned = scratch.clean_up().await;
-        let failure = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("{e:#}")),
-            Err(e) if e.is_panic() => {
-                let payload = e.into_panic();
-                let msg = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panicked".into());
-                Some(format!("panicked: {msg}"))
-            }
-            Err(e) => Some(format!("the story was cancelled: {e}")),
-        };
-        match (failure, cleaned) {
-            (None, Ok(())) => Ok(()),
-            (None, Err(c)) => Err(format!("clean-up failed: {c:#}").into()),
-            (Some(f), Ok(())) => Err(f.into()),
-            (Some(f), Err(c)) => Err(format!("{f}\n(clean-up failed too: {c:#})").into()),
+    let scratch = Scratch::new(engine, postgres_admin_url).map_err(|e| Failed::from(format!("{e:#}")))?;
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(story(scratch.clone()))));
+    let cleaned = rt.block_on(scratch.clean_up());
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Some(format!("panicked: {msg}"))
         }
-    })
+    };
+    match (failure, cleaned) {
+        (None, Ok(())) => Ok(()),
+        (None, Err(c)) => Err(format!("clean-up failed: {c:#}").into()),
+        (Some(f), Ok(())) => Err(f.into()),
+        (Some(f), Err(c)) => Err(format!("{f}\n(clean-up failed too: {c:#})").into()),
+    }
 }
 
 fn main() {
@@ -112,16 +115,17 @@ fn main() {
     sqlx::any::install_default_drivers();
 
     let admin_url = fixtures::postgres_admin_url();
+    let shown = fixtures::redacted(&admin_url);
     let postgres = match fixtures::probe_postgres(&admin_url) {
         Ok(()) => Some(admin_url),
         Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
             let mut err = std::io::stderr();
-            let _ = writeln!(err, "PostgreSQL is required under CI=true: cannot connect to {admin_url}: {e}");
+            let _ = writeln!(err, "PostgreSQL is required under CI=true: cannot connect to {shown}: {e}");
             std::process::exit(2);
         }
         Err(_) => {
             let mut out = std::io::stdout();
-            let _ = writeln!(out, "PostgreSQL suite skipped: no server at {admin_url} (set KEYUAN_TEST_POSTGRES_URL)");
+            let _ = writeln!(out, "PostgreSQL suite skipped: no server at {shown} (set KEYUAN_TEST_POSTGRES_URL)");
             None
         }
     };
@@ -142,6 +146,7 @@ fn main() {
             Runs::AcrossEngines => {
                 let pg = postgres.clone();
                 trials.push(
+                    // The story picks each database's engine itself.
                     Trial::test(format!("both::{name}"), move || run(story, Engine::Sqlite, pg))
                         .with_ignored_flag(no_postgres),
                 );

@@ -62,6 +62,13 @@ impl AccessTable {
         self.0.get(&(method.clone(), path.to_string())).copied()
     }
 
+    /// The methods declared for `path`.
+    pub fn methods_for(&self, path: &str) -> Vec<Method> {
+        let mut m: Vec<Method> = self.0.keys().filter(|(_, p)| p == path).map(|(m, _)| m.clone()).collect();
+        m.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        m
+    }
+
     /// Every declared route.
     pub fn routes(&self) -> impl Iterator<Item = (&Method, &str, Need)> {
         self.0.iter().map(|((m, p), n)| (m, p.as_str(), *n))
@@ -94,6 +101,16 @@ fn need_of(reqs: &[serde_json::Value]) -> Result<Need, String> {
 pub(crate) async fn authorize(State(table): State<Arc<AccessTable>>, req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
     let Some(need) = table.need(req.method(), &path) else {
+        let declared = table.methods_for(&path);
+        if !declared.is_empty() {
+            // The path exists, this method does not: 405, without running anything.
+            let allow: Vec<&str> = declared.iter().map(Method::as_str).collect();
+            let mut r = (StatusCode::METHOD_NOT_ALLOWED, ()).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&allow.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            return r;
+        }
         tracing::error!(method = %req.method(), path, "route declares no access; refused");
         return AppError::Internal(format!("route {} {path} declares no access", req.method())).into_response();
     };
@@ -142,10 +159,7 @@ mod tests {
     fn declarations_parse() {
         assert_eq!(need_of(&[json!({})]).unwrap(), Need::Public);
         assert_eq!(need_of(&[json!({"keyuan": []})]).unwrap(), Need::LoggedIn);
-        assert_eq!(
-            need_of(&[json!({"keyuan": ["users.manage"]})]).unwrap(),
-            Need::Permission(Permission::UsersManage)
-        );
+        assert_eq!(need_of(&[json!({"keyuan": ["users.manage"]})]).unwrap(), Need::Permission(Permission::UsersManage));
         assert!(need_of(&[json!({"keyuan": ["users.mange"]})]).is_err(), "typo must not open a route");
         assert!(need_of(&[]).is_err());
     }

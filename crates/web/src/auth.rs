@@ -77,7 +77,12 @@ pub(crate) enum LoginOutcome {
 }
 
 /// Checks credentials with throttling, and records the attempt.
-pub(crate) async fn check_login(state: &AppState, req: &Req, username: &str, password: &str) -> Result<LoginOutcome, AppError> {
+pub(crate) async fn check_login(
+    state: &AppState,
+    req: &Req,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome, AppError> {
     let username = username.trim().to_lowercase();
     let cfg = &state.config;
     let since = now_ms() - cfg.failure_window_ms;
@@ -194,7 +199,11 @@ struct LoginForm {
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "logged in"), (status = 401, description = "wrong credentials", content_type = "text/html"),
         (status = 429, description = "throttled", content_type = "text/html")))]
-async fn login_submit(State(state): State<AppState>, req: Req, PageForm(f): PageForm<LoginForm>) -> Result<Response, AppError> {
+async fn login_submit(
+    State(state): State<AppState>,
+    req: Req,
+    PageForm(f): PageForm<LoginForm>,
+) -> Result<Response, AppError> {
     let outcome = check_login(&state, &req, &f.username, &f.password).await?;
     let (status, key) = match outcome {
         LoginOutcome::Ok(user) => {
@@ -279,7 +288,11 @@ struct TokenIssued {
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()), request_body = TokenRequest,
     responses((status = 200, body = TokenIssued), (status = 401, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-async fn issue_token(State(state): State<AppState>, req: Req, ApiJson(body): ApiJson<TokenRequest>) -> Result<Json<TokenIssued>, AppError> {
+async fn issue_token(
+    State(state): State<AppState>,
+    req: Req,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<Json<TokenIssued>, AppError> {
     let days = body.expires_in_days.unwrap_or(90);
     if !(1..=3650).contains(&days) {
         return Err(AppError::field("expires_in_days", "out_of_range", "expires_in_days must be between 1 and 3650"));

@@ -152,7 +152,11 @@ fn bearer(req: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn principal_for(state: &AppState, user_id: domain::ids::UserId, via: Via) -> Result<Option<Principal>, AppError> {
+async fn principal_for(
+    state: &AppState,
+    user_id: domain::ids::UserId,
+    via: Via,
+) -> Result<Option<Principal>, AppError> {
     let user = match store::users::get(&state.store, user_id).await {
         Ok(u) => u,
         Err(store::StoreError::NotFound) => return Ok(None),
@@ -175,8 +179,7 @@ pub(crate) async fn authenticate(State(state): State<AppState>, req: Request, ne
 
 async fn authenticate_inner(state: &AppState, mut req: Request) -> Result<Request, AppError> {
     let ip = client_ip(&req, state.config.trust_proxy);
-    let request_id =
-        req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut principal = None;
     let mut has_session_cookie = false;

@@ -69,9 +69,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Stale { current } => AppError::Stale { current },
-            StoreError::Duplicate { field } => {
-                AppError::field(field, "taken", format!("{field} is already taken"))
-            }
+            StoreError::Duplicate { field } => AppError::field(field, "taken", format!("{field} is already taken")),
             StoreError::Invalid(f) => AppError::Invalid(f),
             other => AppError::Internal(other.to_string()),
         }
@@ -147,11 +145,10 @@ impl IntoResponse for AppError {
             AppError::TooLarge => ("too_large", "the request body is too large".into(), None, None),
             AppError::Invalid(f) => {
                 let message = f.to_string();
-                let fields = f
-                    .0
-                    .into_iter()
-                    .map(|e| FieldErrorBody { field: e.field, code: e.code.to_string(), message: e.message })
-                    .collect();
+                let fields =
+                    f.0.into_iter()
+                        .map(|e| FieldErrorBody { field: e.field, code: e.code.to_string(), message: e.message })
+                        .collect();
                 ("invalid", message, Some(fields), None)
             }
             AppError::TooMany(secs) => {
@@ -164,7 +161,12 @@ impl IntoResponse for AppError {
             }
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
-                ("internal", "something went wrong on our side; the request id identifies it in the log".into(), None, None)
+                (
+                    "internal",
+                    "something went wrong on our side; the request id identifies it in the log".into(),
+                    None,
+                    None,
+                )
             }
         };
         error_json(status, code, message, fields, current)
@@ -200,12 +202,8 @@ pub(crate) fn wants_html(req: &Request) -> bool {
 pub(crate) async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let html = wants_html(&req);
     let lang = Lang::from_request(&req);
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_default();
+    let request_id =
+        req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default();
     let principal = req.extensions().get::<std::sync::Arc<crate::Principal>>().cloned();
     let resp = next.run(req).await;
     let status = resp.status();

@@ -4,8 +4,8 @@
 use crate::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -48,13 +48,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             match inner.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-                    Err(AppError::BadRequest(format!(
-                        "malformed JSON at line {} column {}: {inner}",
-                        inner.line(),
-                        inner.column()
-                    )))
-                }
+                serde_json::error::Category::Syntax
+                | serde_json::error::Category::Eof
+                | serde_json::error::Category::Io => Err(AppError::BadRequest(format!(
+                    "malformed JSON at line {} column {}: {inner}",
+                    inner.line(),
+                    inner.column()
+                ))),
                 serde_json::error::Category::Data => {
                     let msg = inner.to_string();
                     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -159,7 +159,9 @@ pub fn next_cursor(next: Option<i64>) -> Option<String> {
 
 /// Formats epoch milliseconds as RFC 3339 in UTC, for JSON.
 pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use store::Store;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use auth::{hash_password, verify_password};
 pub use ctx::{Principal, Req};
 pub use error::AppError;
 
@@ -98,7 +99,9 @@ impl utoipa::Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("API token from POST /api/v1/auth/token; browsers use the session cookie instead"))
+                    .description(Some(
+                        "API token from POST /api/v1/auth/token; browsers use the session cookie instead",
+                    ))
                     .build(),
             ),
         );

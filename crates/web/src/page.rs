@@ -46,8 +46,6 @@ pub struct Shell {
     pub tz: Tz,
     /// Links this person may follow.
     pub nav: Vec<NavItem>,
-    /// Name of the current page, for the title.
-    pub page: &'static str,
 }
 
 impl Shell {
@@ -68,7 +66,7 @@ impl Shell {
                 .map(|(href, key, _)| NavItem { href, key, active: *key == active })
                 .collect(),
         };
-        Shell { lang, principal, company, tz, nav, page: active }
+        Shell { lang, principal, company, tz, nav }
     }
 
     /// An interface text.

@@ -7,7 +7,7 @@ use domain::access::Scope;
 use domain::ids::{RoleId, TeamId, UserId};
 use domain::user::{Locale, Username};
 use sqlx::{AnyConnection, Connection, Executor};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +50,17 @@ pub fn postgres_admin_url() -> String {
         .ok()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_POSTGRES_ADMIN_URL.to_string())
+}
+
+/// `url` with any password hidden, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => match url[scheme_end + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
 }
 
 /// Connects once to the admin URL, giving up after a few seconds.
@@ -201,11 +212,6 @@ impl Scratch {
         std::fs::remove_dir_all(&self.inner.dir).with_context(|| format!("removing {}", self.inner.dir.display()))?;
         Ok(())
     }
-
-    /// The trial's temporary directory.
-    pub fn dir(&self) -> &Path {
-        &self.inner.dir
-    }
 }
 
 /// The command line acting, as in `keyuan user add`.
@@ -246,13 +252,20 @@ pub fn new_user(username: &str, display_name: &str, role_id: RoleId, team_id: Op
 /// Creates an account in a transaction of its own and reads it back.
 pub async fn add_user(store: &Store, actor: &Actor, u: &NewUser) -> Result<User> {
     let mut tx = store.begin().await?;
-    let id = users::create(&mut tx, actor, u).await.with_context(|| format!("creating user {}", u.username.as_str()))?;
+    let id =
+        users::create(&mut tx, actor, u).await.with_context(|| format!("creating user {}", u.username.as_str()))?;
     tx.commit().await?;
     Ok(users::get(store, id).await?)
 }
 
 /// Creates a staff member with role `role_code` in `team`.
-pub async fn add_staff(store: &Store, username: &str, name: &str, role_code: &str, team: Option<TeamId>) -> Result<User> {
+pub async fn add_staff(
+    store: &Store,
+    username: &str,
+    name: &str,
+    role_code: &str,
+    team: Option<TeamId>,
+) -> Result<User> {
     let role_id = role(store, role_code).await?;
     add_user(store, &system(), &new_user(username, name, role_id, team)).await
 }
@@ -260,7 +273,8 @@ pub async fn add_staff(store: &Store, username: &str, name: &str, role_code: &st
 /// Creates a team in a transaction of its own.
 pub async fn add_team(store: &Store, name: &str, parent: Option<TeamId>) -> Result<TeamId> {
     let mut tx = store.begin().await?;
-    let id = teams::create(&mut tx, &system(), name, parent, None).await.with_context(|| format!("creating team {name}"))?;
+    let id =
+        teams::create(&mut tx, &system(), name, parent, None).await.with_context(|| format!("creating team {name}"))?;
     tx.commit().await?;
     Ok(id)
 }

@@ -92,11 +92,34 @@ pub async fn migrations_are_idempotent_and_seed_roles_and_profile(s: Scratch) ->
     Ok(())
 }
 
+pub async fn several_processes_opening_a_new_database_all_succeed(s: Scratch) -> Result<()> {
+    let url = s.empty_database_url(s.engine()).await?;
+    // Four stores stand for four processes: app servers on PostgreSQL, or
+    // `serve` beside a CLI command on SQLite. Joined in one task: an async
+    // block awaiting `Store::connect` cannot be spawned (rustc #102211).
+    let (a, b, c, d) =
+        tokio::join!(Store::connect(&url), Store::connect(&url), Store::connect(&url), Store::connect(&url));
+    let mut stores = Vec::new();
+    for start in [a, b, c, d] {
+        let store = start.context("a process starting beside others failed")?;
+        s.keep(&store);
+        stores.push(store);
+    }
+    assert_eq!(rows_in(&stores[0], "schema_migrations").await?, 1, "migrated once");
+    assert_eq!(roles::list(&stores[0]).await?.len(), BUILTIN_ROLES.len(), "each built-in role once");
+    assert_eq!(rows_in(&stores[0], "company_profile").await?, 1);
+    Ok(())
+}
+
 /// Checks that exactly one audit row was added since `before` rows, and that
 /// it describes `action` on `entity` `entity_id`. Returns the new count.
 async fn one_more_audit_row(store: &Store, before: i64, action: Action, entity: &str, entity_id: &str) -> Result<i64> {
     let now = rows_in(store, "audit_log").await?;
-    ensure!(now == before + 1, "expected one new audit row for {action:?} {entity} {entity_id}, found {}", now - before);
+    ensure!(
+        now == before + 1,
+        "expected one new audit row for {action:?} {entity} {entity_id}, found {}",
+        now - before
+    );
     let row = latest_audit(store).await?;
     assert_eq!(
         (row.action.as_str(), row.entity.as_str(), row.entity_id.as_deref()),
@@ -266,7 +289,11 @@ pub async fn audit_trail_masks_sensitive_values(s: Scratch) -> Result<()> {
     let updated = latest_audit(&store).await?;
     assert_eq!(
         updated.changes,
-        vec![FieldChange { field: "phone".into(), before: Some("138****5678".into()), after: Some("139****1111".into()) }]
+        vec![FieldChange {
+            field: "phone".into(),
+            before: Some("138****5678".into()),
+            after: Some("139****1111".into())
+        }]
     );
 
     let mut tx = store.begin().await?;
@@ -336,9 +363,13 @@ pub async fn concurrent_write_transactions_all_succeed(s: Scratch) -> Result<()>
     let hq = add_team(&store, "总部", None).await?;
     let user = add_staff(&store, "wangfang", "王芳", "sales", Some(hq)).await?;
 
+    // A second store on the same database stands for another process, such
+    // as `keyuan user add` while the server runs.
+    let other_process = s.connect(store.url()).await?;
+
     let mut writers = Vec::new();
     for i in 0..20 {
-        let store = store.clone();
+        let store = if i % 4 == 3 { other_process.clone() } else { store.clone() };
         writers.push(tokio::spawn(async move {
             let mut tx = store.begin().await?;
             let id = teams::create(&mut tx, &system(), &format!("门店{i:02}"), Some(hq), None).await?;
@@ -404,7 +435,8 @@ async fn sqlite_schema(store: &Store) -> Result<Schema> {
     .await?;
     let mut schema = Schema::new();
     for t in tables {
-        let cols = sqlx::query(&format!("SELECT name, type FROM pragma_table_info('{t}')")).fetch_all(store.pool()).await?;
+        let cols =
+            sqlx::query(&format!("SELECT name, type FROM pragma_table_info('{t}')")).fetch_all(store.pool()).await?;
         let mut map = BTreeMap::new();
         for c in cols {
             map.insert(c.try_get::<String, _>(0)?, column_kind(&c.try_get::<String, _>(1)?)?);

@@ -90,9 +90,9 @@ pub async fn staff_accounts_are_created_found_listed_and_paged(s: Scratch) -> Re
     assert!(matches!(&err, StoreError::Invalid(f) if f.0[0].field == "team_id"), "{err:?}");
     assert_eq!(users::count(&store).await?, 1);
 
-    let liming = add_user(&store, &system(), &new_user("liming", "李明", manager, Some(north))).await?;
+    add_user(&store, &system(), &new_user("liming", "李明", manager, Some(north))).await?;
     let wangxm = add_user(&store, &system(), &new_user("wangxm", "王小明", sales, Some(east))).await?;
-    let alice = add_user(&store, &system(), &new_user("alice", "Alice Wang", sales, None)).await?;
+    add_user(&store, &system(), &new_user("alice", "Alice Wang", sales, None)).await?;
     add_user(&store, &system(), &new_user("zhao_lei", "赵磊", sales, Some(north))).await?;
     let mut tx = store.begin().await?;
     users::update(&mut tx, &system(), wangxm.id, 1, &Changes { active: false, ..Changes::from(&wangxm) }).await?;
@@ -122,24 +122,20 @@ pub async fn staff_accounts_are_created_found_listed_and_paged(s: Scratch) -> Re
     for i in 1..=11 {
         add_staff(&store, &format!("staff{i:02}"), &format!("员工{i:02}"), "front_desk", Some(north)).await?;
     }
-    let everyone: Vec<UserId> = users::list(&store, &Filter { limit: 1000, ..Default::default() })
-        .await?
-        .items
-        .iter()
-        .map(|u| u.id)
-        .collect();
+    let everyone: Vec<UserId> =
+        users::list(&store, &Filter { limit: 1000, ..Default::default() }).await?.items.iter().map(|u| u.id).collect();
     assert_eq!(everyone.len(), 16);
     for limit in [1, 3, 4, 5, 16, 17] {
         assert_eq!(walk_pages(&store, limit).await?, everyone, "paging {limit} at a time");
     }
-    let _ = (liming, alice);
     Ok(())
 }
 
 pub async fn stale_updates_change_nothing(s: Scratch) -> Result<()> {
     let store = s.new_store().await?;
     let user = add_staff(&store, "wangfang", "王芳", "sales", None).await?;
-    let changes = Changes { display_name: "王芳芳".into(), email: Some("fang@example.cn".into()), ..Changes::from(&user) };
+    let changes =
+        Changes { display_name: "王芳芳".into(), email: Some("fang@example.cn".into()), ..Changes::from(&user) };
 
     let mut tx = store.begin().await?;
     let updated = users::update(&mut tx, &system(), user.id, 1, &changes).await?;
@@ -151,9 +147,10 @@ pub async fn stale_updates_change_nothing(s: Scratch) -> Result<()> {
     // Someone who opened the form before that change saves over it.
     let audit_rows = rows_in(&store, "audit_log").await?;
     let mut tx = store.begin().await?;
-    let err = users::update(&mut tx, &system(), user.id, 1, &Changes { display_name: "旧名".into(), ..changes.clone() })
-        .await
-        .expect_err("stale version");
+    let err =
+        users::update(&mut tx, &system(), user.id, 1, &Changes { display_name: "旧名".into(), ..changes.clone() })
+            .await
+            .expect_err("stale version");
     drop(tx);
     assert!(matches!(err, StoreError::Stale { current: 2 }), "{err:?}");
     let now = users::get(&store, user.id).await?;
@@ -173,7 +170,8 @@ pub async fn stale_updates_change_nothing(s: Scratch) -> Result<()> {
     assert_eq!(users::get(&store, user.id).await?.version, 2);
 
     let mut tx = store.begin().await?;
-    let err = teams::update(&mut tx, &system(), domain::ids::TeamId(999), 1, "无", None, None).await.expect_err("no team");
+    let err =
+        teams::update(&mut tx, &system(), domain::ids::TeamId(999), 1, "无", None, None).await.expect_err("no team");
     drop(tx);
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     Ok(())
@@ -207,8 +205,9 @@ pub async fn deactivation_ends_access_but_keeps_history(s: Scratch) -> Result<()
     assert_eq!(wang_rows_before.len(), 3, "a team and two tokens");
 
     let mut tx = store.begin().await?;
-    let after = users::update(&mut tx, &system(), wang.id, wang.version, &Changes { active: false, ..Changes::from(&wang) })
-        .await?;
+    let after =
+        users::update(&mut tx, &system(), wang.id, wang.version, &Changes { active: false, ..Changes::from(&wang) })
+            .await?;
     tx.commit().await?;
     assert!(!after.active);
     assert_eq!(after.version, wang.version + 1);
@@ -240,7 +239,12 @@ pub async fn deactivation_ends_access_but_keeps_history(s: Scratch) -> Result<()
     let about_her = audit::list(
         &store,
         &sees_all(),
-        &audit::Filter { entity: Some("user".into()), entity_id: Some(wang.id.to_string()), limit: 100, ..Default::default() },
+        &audit::Filter {
+            entity: Some("user".into()),
+            entity_id: Some(wang.id.to_string()),
+            limit: 100,
+            ..Default::default()
+        },
     )
     .await?
     .items;
@@ -257,11 +261,95 @@ pub async fn deactivation_ends_access_but_keeps_history(s: Scratch) -> Result<()
 
     // Reactivating lets her log in again but brings no token back.
     let mut tx = store.begin().await?;
-    let back = users::update(&mut tx, &system(), wang.id, after.version, &Changes { active: true, ..Changes::from(&after) })
-        .await?;
+    let back =
+        users::update(&mut tx, &system(), wang.id, after.version, &Changes { active: true, ..Changes::from(&after) })
+            .await?;
     tx.commit().await?;
     assert!(back.active);
     assert!(tokens::authenticate(&store, &wang_token_1).await?.is_none());
     assert_eq!(latest_audit(&store).await?.action, "update");
+    Ok(())
+}
+
+/// Resolves once another transaction on this database waits for a lock held
+/// by ours. On SQLite the second writer waits for the process's write turn
+/// before it reads anything, so there is nothing to wait for.
+async fn second_writer_is_waiting(store: &Store) -> Result<()> {
+    if store.backend() == store::Backend::Sqlite {
+        return Ok(());
+    }
+    for _ in 0..100_000 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(store.pool())
+        .await?;
+        if waiting > 0 {
+            return Ok(());
+        }
+        tokio::task::yield_now().await;
+    }
+    anyhow::bail!("the second save never waited for the first")
+}
+
+pub async fn simultaneous_saves_of_one_version_let_exactly_one_win(s: Scratch) -> Result<()> {
+    let store = s.new_store().await?;
+    let user = add_staff(&store, "wangfang", "王芳", "sales", None).await?;
+
+    // Two managers opened the same form (version 1) and press save together:
+    // the first save holds its transaction open while the second arrives.
+    let mut first = store.begin().await?;
+    users::update(&mut first, &system(), user.id, 1, &Changes { display_name: "王芳A".into(), ..Changes::from(&user) })
+        .await?;
+    let second = async {
+        let mut tx = store.begin().await?;
+        let saved = users::update(
+            &mut tx,
+            &system(),
+            user.id,
+            1,
+            &Changes { display_name: "王芳B".into(), ..Changes::from(&user) },
+        )
+        .await;
+        if saved.is_ok() {
+            tx.commit().await?;
+        }
+        Ok::<_, anyhow::Error>(saved)
+    };
+    let finish_first = async {
+        second_writer_is_waiting(&store).await?;
+        first.commit().await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let (second, first_done) = tokio::join!(second, finish_first);
+    first_done?;
+    let err = second?.expect_err("the second save of version 1 is stale");
+    assert!(matches!(err, StoreError::Stale { current: 2 }), "{err:?}");
+    let now = users::get(&store, user.id).await?;
+    assert_eq!((now.display_name.as_str(), now.version), ("王芳A", 2), "the first save stands, once");
+
+    // The same for the company profile.
+    let profile = store::settings::profile(&store).await?;
+    let mut first = store.begin().await?;
+    let p = |name: &str| store::settings::Profile { name: name.into(), ..profile.clone() };
+    store::settings::update_profile(&mut first, &system(), &p("甲旅行社")).await?;
+    let second = async {
+        let mut tx = store.begin().await?;
+        let saved = store::settings::update_profile(&mut tx, &system(), &p("乙旅行社")).await;
+        if saved.is_ok() {
+            tx.commit().await?;
+        }
+        Ok::<_, anyhow::Error>(saved.map(|_| ()))
+    };
+    let finish_first = async {
+        second_writer_is_waiting(&store).await?;
+        first.commit().await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let (second, first_done) = tokio::join!(second, finish_first);
+    first_done?;
+    let err = second?.expect_err("the second profile save is stale");
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
+    assert_eq!(store::settings::profile(&store).await?.name, "甲旅行社");
     Ok(())
 }

@@ -1,0 +1,7 @@
+//! The `keyuan` program: command line, server start-up and demo data.
+//! Everything of substance lives in the `web`, `jobs`, `store` and `domain`
+//! crates; this crate wires them together.
+
+pub mod cli;
+pub mod demo;
+pub mod serve;

@@ -1,0 +1,123 @@
+//! Browser stories: headless Chromium (Debian's chromium + chromium-driver)
+//! driven over WebDriver through the real pages.
+
+use crate::harness::{story_on, Story, TestApp, SQLITE_ONLY};
+use anyhow::{bail, ensure, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn stories() -> Vec<Story> {
+    vec![story_on("login_through_the_real_page_then_switch_to_english", SQLITE_ONLY, login_then_english)]
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromedriver() -> Option<String> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|s| s.to_string())
+}
+
+/// Whether headless Chromium can be driven here.
+pub fn available() -> Result<(), String> {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        return Err(format!("{CHROMIUM} not found (apt-get install chromium chromium-driver)"));
+    }
+    chromedriver().map(|_| ()).ok_or_else(|| "chromedriver not found (apt-get install chromium-driver)".into())
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Result<Driver> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(chromedriver().context("chromedriver")?)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let driver = Driver { child, port };
+    // Readiness probe, bounded: the driver answers /status once it listens.
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/status")).send().await {
+            if r.status().is_success() {
+                return Ok(driver);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("chromedriver did not start")
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    Ok(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", driver.port)).await?)
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String> {
+    Ok(c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?.text().await?)
+}
+
+async fn login_then_english(app: TestApp) -> Result<()> {
+    let (_, pw) = app.create_user("chenjing", "admin", None).await?;
+    let driver = start_driver().await?;
+    let profile = app.db.scratch_dir().join("chromium-profile");
+    let c = browser(&driver, &profile).await?;
+    let result = async {
+        // Asking for the dashboard leads to the login page.
+        c.goto(&format!("{}/", app.base)).await?;
+        let url = c.current_url().await?;
+        ensure!(url.path() == "/login", "redirected to the login page, at {url}");
+        ensure!(text_of(&c, "h2").await? == "员工登录", "the login page is in Chinese");
+        c.find(Locator::Css("input[name=username]")).await?.send_keys("chenjing").await?;
+        c.find(Locator::Css("input[name=password]")).await?.send_keys(&pw).await?;
+        c.find(Locator::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
+        let h1 = text_of(&c, "main h1").await?;
+        ensure!(h1 == "工作台", "the dashboard in Chinese, got {h1:?}");
+        let nav = text_of(&c, "#nav").await.unwrap_or_default();
+        let page = c.source().await?;
+        ensure!(page.contains("员工账号") || nav.contains("员工账号"), "an admin's navigation");
+        // Switch the interface language on the account page.
+        c.goto(&format!("{}/account", app.base)).await?;
+        let form = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("form[action='/account/locale']"))
+            .await?;
+        let select = form.find(Locator::Css("select")).await?;
+        select.select_by_value("en").await?;
+        form.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("main h1")).await?;
+        c.goto(&format!("{}/", app.base)).await?;
+        let h1 = text_of(&c, "main h1").await?;
+        ensure!(h1 == "Dashboard", "the dashboard in English, got {h1:?}");
+        let html = c.source().await?;
+        ensure!(html.contains("lang=\"en\""), "the page declares English");
+        Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}
