@@ -204,6 +204,8 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
     };
     let mut user_ids: Vec<(&str, UserId)> = Vec::new();
     let mut staff = Vec::new();
+    // The system creates the first administrator; she sets up everyone else.
+    let mut actor = actor;
     for p in PEOPLE {
         let id = store::users::create(
             &mut tx,
@@ -222,6 +224,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
         .await?;
         user_ids.push((p.username, id));
         staff.push((p.username.to_string(), p.name.to_string(), p.role.to_string(), p.team.to_string()));
+        if p.username == "admin" {
+            actor = staff_actor(id, p.name, p.username, team(p.team));
+        }
     }
     let all_teams = team_versions(&mut tx).await?;
     for (team_name, manager) in MANAGERS {
@@ -247,8 +252,22 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
         let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")?;
         store::settings::add_holiday(&mut tx, &actor, d, name, *kind).await?;
     }
+    // A few everyday changes by staff, so team-scoped views of the audit
+    // trail have something to show.
+    for (username, new_phone) in [("lina", "13911110004"), ("liuyang", "13911110006"), ("sunli", "13911110007")] {
+        let Some(&(_, id)) = user_ids.iter().find(|(u, _)| *u == username) else { continue };
+        let u = store::users::get_in(&mut tx, id).await?;
+        let mut ch = store::users::Changes::from(&u);
+        ch.phone = Some(new_phone.to_string());
+        let who = staff_actor(id, &u.display_name, &u.username, u.team_id);
+        store::users::update(&mut tx, &who, id, u.version, &ch).await?;
+    }
     tx.commit().await?;
     Ok(Some(Loaded { staff }))
+}
+
+fn staff_actor(id: UserId, name: &str, username: &str, team: Option<TeamId>) -> Actor {
+    Actor { user_id: Some(id), name: format!("{name} ({username})"), team_id: team, ip: None, request_id: None }
 }
 
 /// Versions and parents of every team, read inside the demo transaction.

@@ -123,3 +123,15 @@ pub async fn revoke(tx: &mut Tx, actor: &Actor, user: UserId, id: TokenId) -> Re
         .await?;
     Ok(())
 }
+
+/// Revokes every live token of `user` (deactivation, a password reset by an
+/// administrator); returns how many were live.
+pub async fn revoke_all(tx: &mut Tx, user: UserId) -> Result<u64> {
+    let now = now_ms();
+    Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1, updated_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user.0)
+        .execute(&mut ***tx)
+        .await?
+        .rows_affected())
+}

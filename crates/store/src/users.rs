@@ -146,6 +146,11 @@ pub async fn get(store: &Store, id: UserId) -> Result<User> {
     fetch(store.pool(), id).await
 }
 
+/// One account, read inside a write transaction.
+pub async fn get_in(tx: &mut Tx, id: UserId) -> Result<User> {
+    fetch(&mut ***tx, id).await
+}
+
 /// The account and its password hash, for checking a login.
 pub async fn for_login(store: &Store, username: &str) -> Result<Option<(User, String)>> {
     let row = sqlx::query(&format!("{SELECT} WHERE u.username = $1"))
@@ -286,11 +291,7 @@ pub async fn update(tx: &mut Tx, actor: &Actor, id: UserId, version: i64, ch: &C
     }
     if before.active && !ch.active {
         sessions::delete_for_user(&mut ***tx, id, None).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1, updated_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id.0)
-            .execute(&mut ***tx)
-            .await?;
+        crate::tokens::revoke_all(tx, id).await?;
     }
     let mut c = ChangeSet::new();
     c.diff("display_name", Some(&before.display_name), Some(&ch.display_name), Sensitivity::Plain);

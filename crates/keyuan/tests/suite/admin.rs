@@ -809,8 +809,10 @@ async fn user_pages(app: TestApp) -> Result<()> {
     let (_, html) = b.get(&format!("/admin/users?team={team}&active=1")).await?;
     ensure!(html.contains("zhoujie") && !html.contains(">boss<"), "team filter");
 
-    // He logs in; an administrator sets a new password: his session ends.
+    // He logs in; an administrator sets a new password: his session ends,
+    // and so does his API token.
     let mut zhou = app.browser("zhoujie", PASSWORD).await?;
+    let zhou_api = app.api_as("zhoujie", PASSWORD).await?;
     let (status, _) = zhou.get("/").await?;
     ensure!(status == StatusCode::OK);
     let (status, html) = b.post_form(&format!("/admin/users/{id}/password"), &[("password", "123456789012")]).await?;
@@ -829,6 +831,8 @@ async fn user_pages(app: TestApp) -> Result<()> {
     ensure!(html.contains("密码已重置"), "notice");
     let (status, _) = zhou.get("/").await?;
     ensure!(status == StatusCode::SEE_OTHER, "his session ended: {status}");
+    let (status, _) = zhou_api.get("/api/v1/auth/tokens").await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "his API token was revoked: {status}");
     ensure!(app.browser("zhoujie", PASSWORD).await.is_err(), "the old password no longer works");
     let mut zhou = app.browser("zhoujie", PASSWORD_2).await?;
     ensure!(zhou.get("/").await?.0 == StatusCode::OK, "the new one does");

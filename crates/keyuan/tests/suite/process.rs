@@ -13,6 +13,7 @@ pub fn stories() -> Vec<Story> {
         story("sigkill_after_an_acknowledged_write_loses_nothing", sigkill_loses_nothing),
         story_on("an_unreachable_database_gives_one_clear_line", SQLITE_ONLY, unreachable_database),
         story_on("sigterm_and_sigint_stop_the_server_cleanly", SQLITE_ONLY, signals_stop_cleanly),
+        story("a_request_in_flight_at_sigterm_still_gets_its_answer", in_flight_request_finishes),
         story("backup_while_serving_then_restore_into_a_new_database", backup_and_restore),
         story("user_add_reads_the_password_and_checks_it", user_add),
         story("demo_fills_an_empty_database_once", demo_once),
@@ -122,6 +123,54 @@ async fn signals_stop_cleanly(app: TestApp) -> Result<()> {
         let status = server.child.wait()?;
         ensure!(status.success(), "SIG{sig}: clean exit, got {status}");
     }
+    Ok(())
+}
+
+async fn in_flight_request_finishes(app: TestApp) -> Result<()> {
+    use std::io::Read;
+    let (_, pw) = app.create_user("lina", "sales", None).await?;
+    let mut server = Server::start(&app.db.url)?;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = format!(r#"{{"username":"lina","password":"{pw}","name":"in-flight"}}"#);
+    // A request whose body is still to come when the signal arrives. With
+    // `Expect: 100-continue` the server says when the handler has started
+    // reading the body, so the request is provably in flight.
+    let mut conn = std::net::TcpStream::connect(&addr)?;
+    write!(
+        conn,
+        "POST /api/v1/auth/token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    conn.flush()?;
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        ensure!(conn.read(&mut byte)? == 1, "connection closed before 100 Continue");
+        interim.push(byte[0]);
+    }
+    ensure!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
+    server.signal("TERM")?;
+    // Shutdown has begun once new connections are refused (bounded wait).
+    let mut refused = false;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    ensure!(refused, "the server stopped accepting new connections");
+    conn.write_all(body.as_bytes())?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    ensure!(answer.starts_with("HTTP/1.1 200"), "the request in flight was answered: {answer}");
+    ensure!(answer.contains("kyt_"), "with its token");
+    let status = server.child.wait()?;
+    ensure!(status.success(), "then the server exits cleanly: {status}");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE name = 'in-flight'")
+        .fetch_one(app.store.pool())
+        .await?;
+    ensure!(stored == 1, "and its write is stored");
     Ok(())
 }
 

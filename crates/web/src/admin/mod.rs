@@ -183,7 +183,7 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
         "Only a team without members or teams below it can be deleted",
     ),
     ("admin.no_grants", "尚未授予任何权限", "No permissions granted yet"),
-    ("admin.no_team", "（无）", "(none)"),
+    ("admin.none", "（无）", "(none)"),
     ("admin.password_hint", "设置后，该账号在所有设备上的登录都会退出", "Setting it signs the account out everywhere"),
     ("admin.password_set", "密码已重置，该账号的登录已全部退出", "Password set; the account was signed out everywhere"),
     ("admin.q", "搜索用户名或姓名", "Search username or name"),

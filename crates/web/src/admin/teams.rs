@@ -50,7 +50,10 @@ pub(super) fn tree(teams: &[Team]) -> Vec<(usize, &Team)> {
             }
         }
     }
-    for root in teams.iter().filter(|t| t.parent_id.is_none_or(|p| !ids.contains(&p))) {
+    let roots = teams.iter().filter(|t| t.parent_id.is_none_or(|p| !ids.contains(&p)));
+    // Teams caught in a cycle (which the store refuses to make) would have no
+    // root; listing them last keeps them reachable for repair.
+    for root in roots.chain(teams.iter()) {
         if seen.insert(root.id) {
             out.push((0, root));
             walk(teams, root.id, 1, &mut out, &mut seen);
@@ -362,7 +365,7 @@ async fn tree_view(
     let names = manager_names(state, &teams).await?;
     let people = store::users::all_active(&state.store).await?;
     let manager_opts = |current: &str, current_id: Option<UserId>| {
-        let mut opts = vec![Opt::new("", lang.t("admin.no_team"), current)];
+        let mut opts = vec![Opt::new("", lang.t("admin.none"), current)];
         // A deactivated manager stays selectable so saving keeps them.
         if let Some(m) = current_id.filter(|m| !people.iter().any(|p| p.id == *m)) {
             opts.push(Opt::new(m, names.get(&m).cloned().unwrap_or_else(|| m.to_string()), current));
@@ -544,6 +547,8 @@ mod tests {
             vec![team(3, "上海一部", Some(2)), team(1, "北京", None), team(2, "华东", None), team(4, "x", Some(9))];
         let order: Vec<(usize, i64)> = tree(&teams).into_iter().map(|(d, t)| (d, t.id.0)).collect();
         assert_eq!(order, vec![(0, 1), (0, 2), (1, 3), (0, 4)], "a missing parent makes a root");
+        let looped = vec![team(1, "a", Some(2)), team(2, "b", Some(1))];
+        assert_eq!(tree(&looped).len(), 2, "teams in a cycle are still listed");
         let opts = tree_options(&teams, "3", Some(TeamId(2)));
         let values: Vec<&str> = opts.iter().map(|o| o.value.as_str()).collect();
         assert_eq!(values, vec!["1", "4"], "a team and its subtree are not offered as its new parent");

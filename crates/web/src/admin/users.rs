@@ -499,7 +499,7 @@ struct Choices {
 async fn choices(state: &AppState, lang: Lang, f: &UserForm) -> Result<Choices, AppError> {
     let roles = store::roles::list(&state.store).await?;
     let teams = store::teams::list(&state.store).await?;
-    let mut team_opts = vec![Opt::new("", lang.t("admin.no_team"), &f.team_id)];
+    let mut team_opts = vec![Opt::new("", lang.t("admin.none"), &f.team_id)];
     team_opts.extend(tree_options(&teams, &f.team_id, None));
     Ok(Choices {
         roles: roles
@@ -633,7 +633,12 @@ async fn new_form(state: &AppState, req: &Req, form: UserForm, errors: Errors) -
 #[utoipa::path(get, path = "/admin/users/new", tag = "pages", security(("keyuan" = ["users.manage"])),
     responses((status = 200, description = "new account form", content_type = "text/html")))]
 async fn new_page(State(state): State<AppState>, req: Req) -> Result<Html, AppError> {
-    let sales = store::roles::by_code(&state.store, "sales").await.ok().map(|r| r.id.to_string()).unwrap_or_default();
+    // Most new accounts are salespeople; preselect that role while it exists.
+    let sales = match store::roles::by_code(&state.store, "sales").await {
+        Ok(r) => r.id.to_string(),
+        Err(StoreError::NotFound) => String::new(),
+        Err(e) => return Err(e.into()),
+    };
     let form = UserForm { role_id: sales, locale: Locale::default().code().to_string(), ..UserForm::default() };
     new_form(&state, &req, form, Errors::default()).await
 }
@@ -828,6 +833,11 @@ async fn password_submit(
     };
     let mut tx = state.store.begin().await?;
     store::users::set_password(&mut tx, &req.actor()?, user.id, &hash, keep).await?;
+    // An administrator resets a password when an account may be in the wrong
+    // hands: its API tokens stop working too (not so for one's own change).
+    if me.user.id != user.id {
+        store::tokens::revoke_all(&mut tx, user.id).await?;
+    }
     tx.commit().await?;
     Ok(see_other(&format!("/admin/users/{}?saved=password", user.id)))
 }
