@@ -2,6 +2,9 @@
 //! Everything of substance lives in the `web`, `jobs`, `store` and `domain`
 //! crates; this crate wires them together.
 
+// The command line talks to the person at the terminal on standard output.
+#![allow(clippy::print_stdout)]
+
 pub mod cli;
 pub mod demo;
 pub mod serve;

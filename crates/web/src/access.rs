@@ -122,7 +122,6 @@ pub(crate) async fn authorize(State(table): State<Arc<AccessTable>>, req: Reques
                 let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let next_q: String = url_encode(target);
                 let mut r = Redirect::to(&format!("/login?next={next_q}")).into_response();
-                *r.status_mut() = StatusCode::SEE_OTHER;
                 r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
                 return r;
             }

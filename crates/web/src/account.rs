@@ -4,17 +4,17 @@
 //! Nothing here needs a permission: each route acts only on the caller's own
 //! account, whose id comes from the session or token, never from the request.
 
-use crate::audit::LoginOut;
+use crate::audit::{LoginList, LoginOut, LoginRow};
 use crate::ctx::{Req, Via};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::json::{next_cursor, rfc3339, ApiJson, ApiQuery, PageForm, PageQuery};
-use crate::page::{render, Shell};
+use crate::page::{render, see_other, Shell};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::access::{Grants, Scope};
 use domain::ids::TokenId;
@@ -23,7 +23,6 @@ use domain::user::Locale;
 use domain::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use store::logins::Attempt;
 use store::now_ms;
 use store::users::User;
 use store::visibility::Visibility;
@@ -114,15 +113,14 @@ async fn change_own_password(state: &AppState, req: &Req, current: &str, new: &s
             errors.push(FieldError::new("current_password", "wrong_password", "the current password is wrong"));
         }
     }
-    let parsed = match NewPassword::parse(new, &me.user.username, &me.user.display_name) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            errors.push(FieldError::new("new_password", e.code, e.message.replacen("password", "new_password", 1)));
-            None
-        }
+    // The domain names the field `password`; these forms call it `new_password`.
+    let parsed = NewPassword::parse(new, &me.user.username, &me.user.display_name)
+        .map_err(|e| FieldError::new("new_password", e.code, e.message.replacen("password", "new_password", 1)));
+    let new = match (errors.check(parsed), errors.into_result()) {
+        (Some(new), Ok(())) => new,
+        (_, Err(errors)) => return Err(AppError::Invalid(errors)),
+        (None, Ok(())) => return Err(AppError::Internal("a refused password left no error".into())),
     };
-    errors.into_result()?;
-    let Some(new) = parsed else { return Err(AppError::Internal("password parsed without errors".into())) };
     let hash = crate::auth::hash_blocking(new.expose().to_string()).await?;
     let keep = match &me.via {
         Via::Session { id, .. } => Some(id.as_str()),
@@ -178,31 +176,6 @@ struct TokenRow {
     /// Text key of its state (usable, revoked, expired).
     state: &'static str,
     usable: bool,
-}
-
-/// A login attempt with its texts resolved.
-pub(crate) struct LoginRow {
-    pub at: i64,
-    pub username: String,
-    pub user_id: Option<i64>,
-    pub ip: String,
-    pub user_agent: String,
-    pub success: bool,
-    pub reason: &'static str,
-}
-
-impl LoginRow {
-    pub(crate) fn new(a: Attempt, lang: Lang) -> LoginRow {
-        LoginRow {
-            at: a.at,
-            username: a.username,
-            user_id: a.user_id,
-            ip: a.ip.unwrap_or_default(),
-            user_agent: a.user_agent.unwrap_or_default(),
-            success: a.success,
-            reason: crate::audit::login_reason_text(lang, &a.reason),
-        }
-    }
 }
 
 #[derive(Template)]
@@ -322,10 +295,6 @@ async fn account_page(
     };
     let page = account_view(&state, &req, PageExtra { notice, ..Default::default() }).await?;
     Ok(render(&page)?.into_response())
-}
-
-fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -547,13 +516,6 @@ async fn me_password(
 ) -> Result<StatusCode, AppError> {
     change_own_password(&state, &req, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A page of login attempts.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct LoginList {
-    pub items: Vec<LoginOut>,
-    pub next: Option<String>,
 }
 
 /// My own login attempts, newest first.

@@ -5,7 +5,6 @@
 //! sees is decided by their grant's scope inside the query: a manager sees
 //! the actions of their team subtree, an administrator everything.
 
-use crate::account::{LoginList, LoginRow};
 use crate::ctx::Req;
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -49,6 +48,7 @@ const PAGE_SIZE: i64 = 50;
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// Only this person's actions (staff id).
+    #[param(value_type = Option<i64>)]
     actor_id: Option<String>,
     /// Only this kind of record (`user`, `team`, `company_profile`, `holiday` …).
     entity: Option<String>,
@@ -377,8 +377,41 @@ impl From<Attempt> for LoginOut {
     }
 }
 
+/// A page of login attempts.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LoginList {
+    pub items: Vec<LoginOut>,
+    /// Pass as `before` for the next page; null on the last.
+    pub next: Option<String>,
+}
+
+/// A login attempt with its texts resolved.
+pub(crate) struct LoginRow {
+    pub at: i64,
+    pub username: String,
+    pub user_id: Option<i64>,
+    pub ip: String,
+    pub user_agent: String,
+    pub success: bool,
+    pub reason: &'static str,
+}
+
+impl LoginRow {
+    pub(crate) fn new(a: Attempt, lang: Lang) -> LoginRow {
+        LoginRow {
+            at: a.at,
+            username: a.username,
+            user_id: a.user_id,
+            ip: a.ip.unwrap_or_default(),
+            user_agent: a.user_agent.unwrap_or_default(),
+            success: a.success,
+            reason: login_reason_text(lang, &a.reason),
+        }
+    }
+}
+
 /// The text of a login attempt's outcome.
-pub(crate) fn login_reason_text(lang: Lang, reason: &str) -> &'static str {
+fn login_reason_text(lang: Lang, reason: &str) -> &'static str {
     let key = match reason {
         "ok" => "logins.reason.ok",
         "bad_password" => "logins.reason.bad_password",
@@ -395,8 +428,10 @@ pub(crate) fn login_reason_text(lang: Lang, reason: &str) -> &'static str {
 #[into_params(parameter_in = Query)]
 struct LoginsQuery {
     /// Only this account (staff id).
+    #[param(value_type = Option<i64>)]
     user_id: Option<String>,
     /// `true`: only successful attempts; `false`: only failed ones.
+    #[param(value_type = Option<bool>)]
     success: Option<String>,
     /// Page size, 1–200 (default 50).
     limit: Option<i64>,

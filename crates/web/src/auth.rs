@@ -222,7 +222,6 @@ async fn login_submit(
             )
             .await?;
             let mut resp = Redirect::to(safe_next(&f.next)).into_response();
-            *resp.status_mut() = StatusCode::SEE_OTHER;
             resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &token, None));
             resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, "", Some(0)));
             return Ok(resp);
@@ -252,7 +251,6 @@ async fn logout(State(state): State<AppState>, req: Req) -> Result<Response, App
         }
     }
     let mut resp = Redirect::to("/login").into_response();
-    *resp.status_mut() = StatusCode::SEE_OTHER;
     resp.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", Some(0)));
     Ok(resp)
 }

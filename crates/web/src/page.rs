@@ -102,6 +102,13 @@ impl Shell {
     }
 }
 
+/// The answer to a successful form post: 303 See Other to `to`, so that a
+/// reload does not post again.
+pub(crate) fn see_other(to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::response::Redirect::to(to).into_response()
+}
+
 /// Renders a template to an HTML response.
 pub fn render<T: Template>(t: &T) -> Result<Html<String>, AppError> {
     t.render().map(Html).map_err(|e| AppError::Internal(format!("template: {e}")))

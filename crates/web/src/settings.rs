@@ -460,17 +460,18 @@ async fn company_submit(
         Ok(p) => save_profile(&state, &req, &p).await.map(|_| ()),
         Err(e) => Err(AppError::Invalid(e)),
     };
-    let shell = Shell::new(&state, req.principal.clone(), req.lang, "nav.company").await;
+    let shell = || Shell::new(&state, req.principal.clone(), req.lang, "nav.company");
     match result {
         Ok(()) => Ok(Redirect::to("/settings/company?saved=1").into_response()),
         Err(AppError::Invalid(errors)) => {
-            let mut page = company_view(shell, req.lang, f, &errors);
+            let mut page = company_view(shell().await, req.lang, f, &errors);
             page.alert = Some("error.422");
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(AppError::Stale { .. }) => {
             let current = store::settings::profile(&state.store).await?;
-            let mut page = company_view(shell, req.lang, CompanyForm::from_profile(&current), &FieldErrors::new());
+            let mut page =
+                company_view(shell().await, req.lang, CompanyForm::from_profile(&current), &FieldErrors::new());
             page.alert = Some("common.stale");
             Ok((StatusCode::CONFLICT, render(&page)?).into_response())
         }

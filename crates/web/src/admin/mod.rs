@@ -12,7 +12,6 @@ use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::AppState;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
 use domain::{FieldError, FieldErrors};
 use serde::{Deserialize, Deserializer};
 use utoipa_axum::router::OpenApiRouter;
@@ -119,9 +118,7 @@ impl FormProblem {
 
 /// 303 to `to`: the browser follows with a GET, so reloading the result page
 /// never submits the form twice.
-pub(crate) fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
-}
+pub(crate) use crate::page::see_other;
 
 /// A form's optional id field: empty means none.
 pub(crate) fn form_id(field: &str, v: &str) -> Result<Option<i64>, FieldError> {
