@@ -22,16 +22,40 @@ pub enum Permission {
     AuditView,
     /// Browse other people's login history (scoped by their team).
     LoginsView,
+    /// See customers and their 360° page (scoped by owner and team).
+    CustomersRead,
+    /// Create and edit customers, record interactions (scoped).
+    CustomersWrite,
+    /// Export customer lists (scoped; every export is audited).
+    CustomersExport,
+    /// Move customers to another owner (scoped by the current owner).
+    CustomersReassign,
+    /// Merge duplicate customers (scoped).
+    CustomersMerge,
+    /// See ID card and passport numbers in full (scoped; every reveal is audited).
+    CustomersPii,
+    /// Handle personal-data requests: full export, erasure (scoped).
+    CustomersPrivacy,
+    /// Define custom fields and required fields of customers.
+    CustomersConfigure,
 }
 
 impl Permission {
     /// Every permission, in the order the role editor shows them.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 13] = [
         Permission::DashboardView,
         Permission::UsersManage,
         Permission::SettingsManage,
         Permission::AuditView,
         Permission::LoginsView,
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::CustomersExport,
+        Permission::CustomersReassign,
+        Permission::CustomersMerge,
+        Permission::CustomersPii,
+        Permission::CustomersPrivacy,
+        Permission::CustomersConfigure,
     ];
 
     /// The stable code stored in the database and named in the API document.
@@ -42,6 +66,14 @@ impl Permission {
             Permission::SettingsManage => "settings.manage",
             Permission::AuditView => "audit.view",
             Permission::LoginsView => "logins.view",
+            Permission::CustomersRead => "customers.read",
+            Permission::CustomersWrite => "customers.write",
+            Permission::CustomersExport => "customers.export",
+            Permission::CustomersReassign => "customers.reassign",
+            Permission::CustomersMerge => "customers.merge",
+            Permission::CustomersPii => "customers.pii",
+            Permission::CustomersPrivacy => "customers.privacy",
+            Permission::CustomersConfigure => "customers.configure",
         }
     }
 
@@ -53,7 +85,13 @@ impl Permission {
     /// Whether the grant's scope matters (own / team / all), or the
     /// permission is simply held or not.
     pub fn is_scoped(self) -> bool {
-        matches!(self, Permission::AuditView | Permission::LoginsView)
+        !matches!(
+            self,
+            Permission::DashboardView
+                | Permission::UsersManage
+                | Permission::SettingsManage
+                | Permission::CustomersConfigure
+        )
     }
 }
 
@@ -133,6 +171,8 @@ pub fn builtin_role_names(code: &str) -> Option<(&'static str, &'static str)> {
 /// what a role made by an administrator starts with too.
 pub fn default_grants(role_code: &str) -> Grants {
     use Permission::*;
+    // Keep in step with the grants migration 0002 gives existing installations
+    // (a store test compares them).
     let list: &[(Permission, Scope)] = match role_code {
         "admin" => &[
             (DashboardView, Scope::All),
@@ -140,9 +180,45 @@ pub fn default_grants(role_code: &str) -> Grants {
             (SettingsManage, Scope::All),
             (AuditView, Scope::All),
             (LoginsView, Scope::All),
+            (CustomersRead, Scope::All),
+            (CustomersWrite, Scope::All),
+            (CustomersExport, Scope::All),
+            (CustomersReassign, Scope::All),
+            (CustomersMerge, Scope::All),
+            (CustomersPii, Scope::All),
+            (CustomersPrivacy, Scope::All),
+            (CustomersConfigure, Scope::All),
         ],
-        "manager" => &[(DashboardView, Scope::All), (AuditView, Scope::Team), (LoginsView, Scope::Team)],
-        "sales" | "operator" | "service" | "finance" | "front_desk" => &[(DashboardView, Scope::All)],
+        "manager" => &[
+            (DashboardView, Scope::All),
+            (AuditView, Scope::Team),
+            (LoginsView, Scope::Team),
+            (CustomersRead, Scope::Team),
+            (CustomersWrite, Scope::Team),
+            (CustomersExport, Scope::Team),
+            (CustomersReassign, Scope::Team),
+            (CustomersMerge, Scope::Team),
+            (CustomersPii, Scope::Team),
+        ],
+        // Salespeople work their own customers.
+        "sales" => &[
+            (DashboardView, Scope::All),
+            (CustomersRead, Scope::Own),
+            (CustomersWrite, Scope::Own),
+            (CustomersPii, Scope::Own),
+        ],
+        // Operators need every traveller's documents for manifests.
+        "operator" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All), (CustomersPii, Scope::All)],
+        // Service answers whoever calls and records what was said.
+        "service" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All), (CustomersWrite, Scope::All)],
+        "finance" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All)],
+        // The front desk registers guests' documents at check-in.
+        "front_desk" => &[
+            (DashboardView, Scope::All),
+            (CustomersRead, Scope::All),
+            (CustomersWrite, Scope::All),
+            (CustomersPii, Scope::All),
+        ],
         _ => &[],
     };
     Grants(list.iter().copied().collect())

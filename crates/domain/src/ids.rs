@@ -42,3 +42,19 @@ typed_id!(
     /// A public holiday or an adjusted working day in the business calendar.
     HolidayId
 );
+typed_id!(
+    /// A customer: individual, organization or trade partner.
+    CustomerId
+);
+typed_id!(
+    /// A contact person of an organization or partner.
+    ContactId
+);
+typed_id!(
+    /// One recorded contact with a customer.
+    InteractionId
+);
+typed_id!(
+    /// A customer's travel intention.
+    IntentionId
+);

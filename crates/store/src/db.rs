@@ -64,6 +64,7 @@ pub struct Store {
     /// avoids "database is locked" failures between our own connections
     /// (other processes wait through `busy_timeout`).
     write_turn: Arc<Mutex<()>>,
+    key: Arc<crate::crypto::DataKey>,
 }
 
 /// A write transaction. On SQLite it also holds the process's write turn.
@@ -129,7 +130,8 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: {}", redact_url(url), one_line(&e.to_string()))))?;
-        Ok(Store { pool, backend, url: url.to_string(), write_turn: Arc::new(Mutex::new(())) })
+        let key = Arc::new(crate::crypto::DataKey::load(url)?);
+        Ok(Store { pool, backend, url: url.to_string(), write_turn: Arc::new(Mutex::new(())), key })
     }
 
     /// Opens and migrates: what `serve` and every command do first.
@@ -146,6 +148,11 @@ impl Store {
         crate::roles::ensure_builtin(self).await?;
         crate::settings::ensure_profile(self).await?;
         Ok(applied)
+    }
+
+    /// The key that seals ID card and passport numbers.
+    pub fn data_key(&self) -> &crate::crypto::DataKey {
+        &self.key
     }
 
     /// The connection pool, for reads.

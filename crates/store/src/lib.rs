@@ -9,6 +9,9 @@
 
 pub mod audit;
 pub mod backup;
+pub mod crypto;
+pub mod customer_fields;
+pub mod customers;
 mod db;
 pub mod jobs;
 pub mod logins;
@@ -24,6 +27,7 @@ pub mod visibility;
 
 pub use db::{now_ms, Backend, Store, Tx};
 pub use domain::{FieldError, FieldErrors};
+pub use migrate::{latest_version, migration_names};
 
 use domain::ids::{TeamId, UserId};
 

@@ -15,12 +15,25 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "platform",
-    sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
-    postgres: include_str!("../migrations/postgres/0001_platform.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "platform",
+        sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
+        postgres: include_str!("../migrations/postgres/0001_platform.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "customers",
+        sqlite: include_str!("../migrations/sqlite/0002_customers.sql"),
+        postgres: include_str!("../migrations/postgres/0002_customers.sql"),
+    },
+];
+
+/// The names of every migration this build knows, in order (`0001_platform` …).
+pub fn migration_names() -> Vec<String> {
+    MIGRATIONS.iter().map(|m| format!("{:04}_{}", m.version, m.name)).collect()
+}
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
@@ -85,4 +98,46 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<String>> {
     }
     tx.commit().await?;
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::access::{default_grants, Permission, Scope, BUILTIN_ROLES};
+
+    /// Existing installations get the customer permissions from migration
+    /// 0002; new ones from the role defaults. Both must grant the same.
+    #[test]
+    fn migration_grants_match_the_role_defaults() {
+        for sql in [MIGRATIONS[1].sqlite, MIGRATIONS[1].postgres] {
+            let mut from_sql = std::collections::BTreeSet::new();
+            for line in sql.lines().filter(|l| l.contains("SELECT '") && l.contains("customers.")) {
+                let quoted: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+                assert_eq!(quoted.len(), 3, "{line}");
+                from_sql.insert((quoted[0].to_string(), quoted[1].to_string(), quoted[2].to_string()));
+            }
+            let mut from_defaults = std::collections::BTreeSet::new();
+            for role in BUILTIN_ROLES {
+                for (p, s) in default_grants(role).0 {
+                    if p.code().starts_with("customers.") {
+                        from_defaults.insert((role.to_string(), p.code().to_string(), s.code().to_string()));
+                    }
+                }
+            }
+            assert_eq!(from_sql, from_defaults);
+            assert!(from_sql.contains(&(
+                "sales".into(),
+                Permission::CustomersRead.code().into(),
+                Scope::Own.code().into()
+            )));
+        }
+    }
+
+    #[test]
+    fn names_are_numbered_in_order() {
+        let names = migration_names();
+        assert_eq!(names[0], "0001_platform");
+        assert_eq!(names[1], "0002_customers");
+        assert_eq!(latest_version(), names.len() as i64);
+    }
 }

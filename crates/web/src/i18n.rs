@@ -66,8 +66,17 @@ impl Lang {
 }
 
 /// Each area keeps its own texts next to its code; they are merged here.
-fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 5] {
-    [TEXTS, crate::account::TEXTS, crate::admin::TEXTS, crate::audit::TEXTS, crate::settings::TEXTS]
+fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 8] {
+    [
+        TEXTS,
+        crate::account::TEXTS,
+        crate::admin::TEXTS,
+        crate::audit::TEXTS,
+        crate::settings::TEXTS,
+        crate::customers::TEXTS,
+        crate::customer_import::TEXTS,
+        crate::customer_admin::TEXTS,
+    ]
 }
 
 type Index = HashMap<&'static str, (&'static str, &'static str)>;
@@ -186,6 +195,14 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("perm.logins.view", "查看他人登录记录", "Browse others' login history"),
     ("perm.settings.manage", "管理公司设置", "Manage company settings"),
     ("perm.users.manage", "管理员工、团队与角色", "Manage staff, teams and roles"),
+    ("perm.customers.read", "查看客户档案", "See customers"),
+    ("perm.customers.write", "新建和修改客户、记录接触", "Create and edit customers, record contacts"),
+    ("perm.customers.export", "导出客户名单", "Export customer lists"),
+    ("perm.customers.reassign", "调整客户归属", "Reassign customers"),
+    ("perm.customers.merge", "合并重复客户", "Merge duplicate customers"),
+    ("perm.customers.pii", "查看完整证件号码", "See full ID and passport numbers"),
+    ("perm.customers.privacy", "处理个人信息请求（导出、删除）", "Handle personal-data requests (export, erasure)"),
+    ("perm.customers.configure", "配置客户字段", "Configure customer fields"),
     ("profile.address", "地址", "Address"),
     ("profile.email", "邮箱", "E-mail"),
     ("profile.license_no", "旅行社业务经营许可证号", "Travel agency licence no."),
@@ -244,7 +261,7 @@ mod tests {
     fn every_key_used_in_templates_and_code_exists() {
         let mut missing = Vec::new();
         let mut files = Vec::new();
-        for dir in ["templates", "src", "src/admin"] {
+        for dir in ["templates", "src", "src/admin", "src/customers", "src/customer_import", "src/customer_admin"] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             for entry in std::fs::read_dir(dir).into_iter().flatten() {
                 let path = entry.unwrap().path();

@@ -12,6 +12,9 @@ mod admin;
 mod audit;
 mod auth;
 mod ctx;
+mod customer_admin;
+mod customer_import;
+mod customers;
 mod dashboard;
 pub mod error;
 mod health;
@@ -118,6 +121,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(audit::router())
         .merge(settings::router())
+        .merge(customers::router())
+        .merge(customer_import::router())
+        .merge(customer_admin::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

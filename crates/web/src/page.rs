@@ -138,3 +138,32 @@ pub fn error_page(shell: &Shell, status: u16, _code: &str, message: &str, reques
         .render()
         .unwrap_or_else(|_| format!("<!doctype html><title>{status}</title><h1>{status}</h1>"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(lang: Lang) -> Shell {
+        Shell {
+            lang, principal: None, company: "客源旅行社".into(), tz: chrono_tz::Asia::Shanghai, nav: Vec::new()
+        }
+    }
+
+    #[test]
+    fn server_errors_show_the_request_id_never_the_detail() {
+        let html = error_page(&shell(Lang::Zh), 500, "internal", "no such table: customers (SQL)", "req-42");
+        assert!(html.contains("系统出错了") && html.contains("req-42"));
+        assert!(!html.contains("no such table"), "internals stay in the log");
+        let html = error_page(&shell(Lang::En), 404, "not_found", "no such page", "req-43");
+        assert!(html.contains("Page not found") && html.contains("lang=\"en\""));
+    }
+
+    #[test]
+    fn times_are_local_to_the_configured_zone() {
+        let s = shell(Lang::Zh);
+        // 2026-11-23 00:30 UTC is 08:30 in Shanghai.
+        let ms = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:30:00Z").unwrap().timestamp_millis();
+        assert_eq!(s.time(&ms), "2026-11-23 08:30");
+        assert_eq!(s.opt_time(&None), "—");
+    }
+}

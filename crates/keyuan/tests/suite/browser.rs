@@ -1,14 +1,14 @@
 //! Browser stories: headless Chromium (Debian's chromium + chromium-driver)
 //! driven over WebDriver through the real pages.
 
-use crate::harness::{story_on, Story, TestApp, SQLITE_ONLY};
+use crate::harness::{browser_story, Story, TestApp};
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub fn stories() -> Vec<Story> {
-    vec![story_on("login_through_the_real_page_then_switch_to_english", SQLITE_ONLY, login_then_english)]
+    vec![browser_story("login_through_the_real_page_then_switch_to_english", login_then_english)]
 }
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -28,7 +28,8 @@ pub fn available() -> Result<(), String> {
     chromedriver().map(|_| ()).ok_or_else(|| "chromedriver not found (apt-get install chromium-driver)".into())
 }
 
-struct Driver {
+/// A running chromedriver.
+pub struct Driver {
     child: Child,
     port: u16,
 }
@@ -40,7 +41,8 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Result<Driver> {
+/// Starts chromedriver on a free port.
+pub async fn start_driver() -> Result<Driver> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let child = Command::new(chromedriver().context("chromedriver")?)
         .arg(format!("--port={port}"))
@@ -61,7 +63,8 @@ async fn start_driver() -> Result<Driver> {
     bail!("chromedriver did not start")
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Client> {
+/// A headless Chromium session with its own profile directory.
+pub async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Client> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -76,7 +79,8 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Client> {
     Ok(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", driver.port)).await?)
 }
 
-async fn text_of(c: &Client, css: &str) -> Result<String> {
+/// The text of the first element matching `css`, waiting up to 10 s for it.
+pub async fn text_of(c: &Client, css: &str) -> Result<String> {
     Ok(c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?.text().await?)
 }
 

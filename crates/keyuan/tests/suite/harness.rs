@@ -43,6 +43,8 @@ pub struct Story {
     pub name: &'static str,
     /// Engines it runs on.
     pub engines: &'static [Engine],
+    /// Drives headless Chromium (skipped where it is missing, outside CI).
+    pub needs_browser: bool,
     /// The story.
     pub run: StoryFn,
 }
@@ -58,7 +60,7 @@ where
     F: Fn(TestApp) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
-    Story { name, engines: BOTH, run: Arc::new(move |app| Box::pin(f(app))) }
+    Story { name, engines: BOTH, needs_browser: false, run: Arc::new(move |app| Box::pin(f(app))) }
 }
 
 /// A story on the given engines.
@@ -67,7 +69,17 @@ where
     F: Fn(TestApp) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
-    Story { name, engines, run: Arc::new(move |app| Box::pin(f(app))) }
+    Story { name, engines, needs_browser: false, run: Arc::new(move |app| Box::pin(f(app))) }
+}
+
+/// A story that drives headless Chromium (on SQLite: the engine is not
+/// what it tests). Use the helpers in `browser.rs`.
+pub fn browser_story<F, Fut>(name: &'static str, f: F) -> Story
+where
+    F: Fn(TestApp) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    Story { name, engines: SQLITE_ONLY, needs_browser: true, run: Arc::new(move |app| Box::pin(f(app))) }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

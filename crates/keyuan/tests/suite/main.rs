@@ -14,6 +14,9 @@ mod account;
 mod admin;
 mod audit;
 mod browser;
+mod customer_admin;
+mod customer_import;
+mod customers;
 mod harness;
 mod platform;
 mod process;
@@ -53,12 +56,15 @@ fn main() -> ExitCode {
         ("account", account::stories()),
         ("audit", audit::stories()),
         ("settings", settings::stories()),
+        ("customers", customers::stories()),
+        ("customer_import", customer_import::stories()),
+        ("customer_admin", customer_admin::stories()),
     ];
     let mut trials = Vec::new();
     for (module, stories) in modules {
         for story in stories {
             for &engine in story.engines {
-                let skip = (engine == Engine::Postgres && pg.is_err()) || (module == "browser" && browser.is_err());
+                let skip = (engine == Engine::Postgres && pg.is_err()) || (story.needs_browser && browser.is_err());
                 let name = format!("{}::{module}::{}", engine.name(), story.name);
                 let run = story.run.clone();
                 trials.push(Trial::test(name, move || run_story(engine, run)).with_ignored_flag(skip));

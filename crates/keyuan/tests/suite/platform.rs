@@ -24,6 +24,7 @@ pub fn stories() -> Vec<Story> {
         story("unknown_pages_get_a_friendly_404", unknown_pages),
         story("deactivated_staff_cannot_get_in", deactivated_staff_cannot_get_in),
         story("passwords_are_stored_as_argon2id", passwords_are_argon2id),
+        story("times_are_shown_in_the_company_time_zone", times_follow_the_company_zone),
     ]
 }
 
@@ -479,5 +480,26 @@ async fn passwords_are_argon2id(app: TestApp) -> Result<()> {
     let (id, pw) = app.create_user("lina", "sales", None).await?;
     let hash = store::users::password_hash(&app.store, domain::ids::UserId(id)).await?;
     ensure!(hash.starts_with("$argon2id$") && !hash.contains(&pw), "{hash}");
+    Ok(())
+}
+
+async fn times_follow_the_company_zone(app: TestApp) -> Result<()> {
+    let (id, pw) = app.create_user("lina", "sales", None).await?;
+    let mut b = app.browser("lina", &pw).await?;
+    let at = store::users::get(&app.store, domain::ids::UserId(id)).await?.last_login_at.context("last login")?;
+    let utc = chrono::DateTime::from_timestamp_millis(at).context("instant")?;
+    // November: Shanghai is UTC+8 all year, London is on GMT.
+    let shanghai = (utc + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string();
+    let london = utc.format("%Y-%m-%d %H:%M").to_string();
+    ensure!(shanghai != london);
+    let (_, html) = b.get("/").await?;
+    ensure!(html.contains(&shanghai) && html.contains("Asia/Shanghai"), "default zone: expected {shanghai}");
+    let mut p = store::settings::profile(&app.store).await?;
+    p.timezone = "Europe/London".into();
+    let mut tx = app.store.begin().await?;
+    store::settings::update_profile(&mut tx, &store::Actor::system("test"), &p).await?;
+    tx.commit().await?;
+    let (_, html) = b.get("/").await?;
+    ensure!(html.contains(&london) && html.contains("Europe/London"), "configured zone: expected {london}");
     Ok(())
 }
