@@ -156,7 +156,7 @@ pub async fn backup(store: &Store, path: &Path) -> Result<Summary> {
             Ok(summary)
         }
         Backend::Postgres => {
-            let file = Store::open(&sqlite_url(path, "rwc")).await?;
+            let file = store.open_beside(&sqlite_url(path, "rwc")).await?;
             migrate::run(&file).await?;
             let mut result = copy_pg_into(store, &file).await;
             if result.is_ok() {
@@ -253,7 +253,7 @@ pub async fn restore(store: &Store, path: &Path) -> Result<Summary> {
 }
 
 async fn restore_from(store: &Store, scratch: &Path) -> Result<Summary> {
-    let source = Store::open(&sqlite_url(scratch, "rw")).await?;
+    let source = store.open_beside(&sqlite_url(scratch, "rw")).await?;
     migrate::run(&source).await?;
     let mut sconn = source.pool().acquire().await?;
     let tables: Vec<Table> =
@@ -283,8 +283,30 @@ async fn restore_from(store: &Store, scratch: &Path) -> Result<Summary> {
             .await?;
         }
     }
+    check_data_key(store, &mut tx).await?;
     tx.commit().await?;
     drop(sconn);
     source.close().await;
     Ok(summary)
+}
+
+/// Sealed values in the backup must open with this installation's data key;
+/// otherwise the restore is refused (rolled back) with what to do.
+async fn check_data_key(store: &Store, tx: &mut crate::Tx) -> Result<()> {
+    let sample: Option<String> = sqlx::query_scalar(
+        "SELECT COALESCE(id_card_enc, passport_enc) FROM customers          WHERE id_card_enc IS NOT NULL OR passport_enc IS NOT NULL LIMIT 1",
+    )
+    .fetch_optional(&mut ***tx)
+    .await?
+    .flatten();
+    if let Some(sealed) = sample {
+        store.data_key().open(&sealed).map_err(|_| {
+            StoreError::Backup(format!(
+                "the backup's ID card and passport numbers were sealed with another data key than {}; \
+                 restore with KEYUAN_DATA_KEY_FILE (or KEYUAN_DATA_KEY) set to the original installation's key",
+                store.data_key().source
+            ))
+        })?;
+    }
+    Ok(())
 }

@@ -98,6 +98,17 @@ impl Store {
     /// Opens the database at `url` (creating a SQLite file if missing) without
     /// migrating it.
     pub async fn open(url: &str) -> Result<Store> {
+        let key = Arc::new(crate::crypto::DataKey::load(url)?);
+        Self::open_with_key(url, key).await
+    }
+
+    /// Opens a database that shares this store's data key (backup files and
+    /// scratch copies, which must not get keys of their own).
+    pub(crate) async fn open_beside(&self, url: &str) -> Result<Store> {
+        Self::open_with_key(url, self.key.clone()).await
+    }
+
+    async fn open_with_key(url: &str, key: Arc<crate::crypto::DataKey>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let mut connect_url = url.to_string();
@@ -130,7 +141,6 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: {}", redact_url(url), one_line(&e.to_string()))))?;
-        let key = Arc::new(crate::crypto::DataKey::load(url)?);
         Ok(Store { pool, backend, url: url.to_string(), write_turn: Arc::new(Mutex::new(())), key })
     }
 

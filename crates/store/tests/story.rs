@@ -72,6 +72,7 @@ fn all_stories() -> Vec<(&'static str, Runs, StoryFn)> {
         OnEachEngine: jobs::job_leases_let_one_holder_run_per_interval,
         OnEachEngine: jobs::concurrent_claims_give_the_job_to_exactly_one_holder,
         OnEachEngine: backup::backup_restores_into_a_fresh_database_of_the_same_engine,
+        OnEachEngine: backup::restore_needs_the_original_data_key,
         OnEachEngine: platform::concurrent_write_transactions_all_succeed,
         AcrossEngines: backup::sqlite_backup_restores_into_postgres,
         AcrossEngines: backup::postgres_backup_restores_into_sqlite,

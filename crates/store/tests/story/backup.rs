@@ -210,3 +210,89 @@ pub async fn sqlite_backup_restores_into_postgres(s: Scratch) -> Result<()> {
 pub async fn postgres_backup_restores_into_sqlite(s: Scratch) -> Result<()> {
     backup_and_restore(&s, Engine::Postgres, Engine::Sqlite).await
 }
+
+/// A customer with a sealed ID card number, owned by `owner`.
+async fn customer_with_id_card(
+    store: &Store,
+    owner: &store::users::User,
+    id_card: &str,
+) -> Result<domain::ids::CustomerId> {
+    use store::customers::{create, Consent, Draft, Sealed};
+    let d = Draft {
+        kind: "individual".into(),
+        name: "张三".into(),
+        name_pinyin: "zhangsan".into(),
+        name_initials: "zs".into(),
+        gender: Some("female".into()),
+        birthday: Some("1949-12-31".into()),
+        lunar_birthday: None,
+        id_card: Sealed::Set(id_card.into()),
+        id_card_masked: Some("110105********002X".into()),
+        passport: Sealed::Keep,
+        passport_masked: None,
+        passport_expiry: None,
+        employer: None,
+        title: None,
+        mobile: Some("13812345678".into()),
+        mobile2: None,
+        landline: None,
+        email: None,
+        wechat: None,
+        fax: None,
+        province: Some("北京".into()),
+        city: Some("北京".into()),
+        district: None,
+        address: None,
+        hobbies: None,
+        diet: None,
+        room_pref: None,
+        seat_pref: None,
+        source: None,
+        source_detail: None,
+        partner_type: None,
+        industry: None,
+        license_no: None,
+        notes: None,
+        consent: Consent::default(),
+        owner_id: owner.id,
+        stage: "potential".into(),
+        grade: None,
+        tags: vec![],
+        custom: Default::default(),
+    };
+    let mut tx = store.begin().await?;
+    let c = create(&mut tx, store, &system(), &d, None).await?;
+    tx.commit().await?;
+    Ok(c.id)
+}
+
+/// Restoring needs the data key the backup's documents were sealed with:
+/// with another key the restore is refused and leaves nothing behind; with
+/// the original key the numbers come back readable.
+pub async fn restore_needs_the_original_data_key(s: Scratch) -> Result<()> {
+    let source = s.new_store().await?;
+    let owner = add_staff(&source, "lina", "李娜", "sales", None).await?;
+    let id = customer_with_id_card(&source, &owner, "11010519491231002X").await?;
+    let raw: String = sqlx::query_scalar("SELECT id_card_enc FROM customers").fetch_one(source.pool()).await?;
+    assert!(!raw.contains("11010519491231002X"), "sealed at rest");
+    let file = s.path("sealed-backup.db");
+    store::backup::backup(&source, &file).await?;
+
+    // A new SQLite database gets a key of its own: refused, nothing written.
+    let other = s.new_store_on(Engine::Sqlite).await?;
+    let err = store::backup::restore(&other, &file).await.expect_err("another key must be refused");
+    assert!(err.to_string().contains("another data key"), "{err}");
+    assert_eq!(rows_in(&other, "customers").await?, 0);
+    assert_eq!(rows_in(&other, "users").await?, 0);
+
+    // With the original key beside it, the numbers come back.
+    let url = s.empty_database_url(Engine::Sqlite).await?;
+    let target_key = format!("{}.key", url.trim_start_matches("sqlite://"));
+    std::fs::copy(&source.data_key().source, &target_key)?;
+    let target = s.connect(&url).await?;
+    store::backup::restore(&target, &file).await?;
+    let shown =
+        store::customers::reveal(&target, &system(), &sees_all(), id, store::customers::Document::IdCard).await?;
+    assert_eq!(shown.as_deref(), Some("11010519491231002X"));
+    Ok(())
+}
