@@ -44,6 +44,57 @@ pub enum Command {
         /// A file written by `keyuan backup`.
         file: PathBuf,
     },
+    /// Import records from a CSV or Excel file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Export records to a CSV or Excel file.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+/// What to import.
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Customers from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX, headers
+    /// in Chinese or English. Rows with a known customer code update that
+    /// customer; bad rows are reported and the good ones imported.
+    Customers {
+        /// The file (.csv, .txt, .xlsx, .xls).
+        file: PathBuf,
+        /// Check every row and report what would happen, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Username that owns new customers whose row names no owner (负责人).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Write every problem (line, field, column, reason) to this CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        errors: Option<PathBuf>,
+        /// Column choices over the automatic ones: "表头=field,表头2=field2" (field "-" ignores a column).
+        #[arg(long)]
+        mapping: Option<String>,
+    },
+}
+
+/// What to export.
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Every customer with the columns `import customers` reads, ID card and
+    /// passport numbers in full; the format follows the extension (.csv or .xlsx).
+    Customers {
+        /// The file to write.
+        file: PathBuf,
+        /// CSV text encoding: utf-8 (with BOM, the default) or gbk (for old Excel).
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
+        /// Header language: en (field keys, the default) or zh (Chinese labels).
+        #[arg(long, default_value = "en")]
+        headers: String,
+    },
 }
 
 /// Staff account commands.
@@ -144,6 +195,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Import { what: ImportCommand::Customers { file, dry_run, owner, errors, mapping } } => {
+            let store = Store::connect(&cli.database).await?;
+            let result =
+                import_customers(&store, &file, dry_run, owner.as_deref(), errors.as_deref(), mapping.as_deref()).await;
+            store.close().await;
+            result
+        }
+        Command::Export { what: ExportCommand::Customers { file, encoding, headers } } => {
+            let store = Store::connect(&cli.database).await?;
+            let result = export_customers(&store, &file, &encoding, &headers).await;
+            store.close().await;
+            result
+        }
         Command::Restore { file } => {
             let store = Store::connect(&cli.database).await?;
             let summary = store::backup::restore(&store, &file).await?;
@@ -158,6 +222,126 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `keyuan import customers`: reads the file, imports (or checks) every row
+/// with progress on a terminal, prints a summary. A file that was read
+/// succeeds even when rows failed; only an unreadable file is an error.
+async fn import_customers(
+    store: &Store,
+    file: &std::path::Path,
+    dry_run: bool,
+    owner: Option<&str>,
+    errors: Option<&std::path::Path>,
+    mapping: Option<&str>,
+) -> anyhow::Result<()> {
+    use store::customer_import::{self as ci, ImportOptions, Sheet};
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sheet = Sheet::read(&bytes).with_context(|| format!("cannot read {}", file.display()))?;
+    drop(bytes);
+    let mut opts = ImportOptions::everything(ci::today_in_china());
+    opts.dry_run = dry_run;
+    opts.keep_ok_rows = false;
+    if let Some(m) = mapping {
+        opts.mapping = ci::parse_mapping(m)?;
+    }
+    if let Some(username) = owner {
+        match store::users::for_login(store, username).await?.map(|(u, _)| u) {
+            Some(u) if u.active => opts.default_owner = Some(u.id),
+            Some(_) => bail!("--owner: {username:?} is deactivated; choose an active colleague"),
+            None => bail!("--owner: there is no staff account {username:?}"),
+        }
+    }
+    let what = if dry_run { "Checking" } else { "Importing" };
+    let terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut progress = |p: ci::Progress| {
+        if terminal {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            eprint!(
+                "\r{what} {}: {} / {} rows ({:.0} rows/s)   ",
+                file.display(),
+                p.done,
+                p.total,
+                p.done as f64 / secs
+            );
+        }
+    };
+    let actor = Actor::system("keyuan import customers");
+    let report = ci::import(store, &actor, &sheet, &opts, &mut progress).await;
+    if terminal {
+        eprintln!();
+    }
+    let report = report.with_context(|| format!("cannot import {}", file.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} {} rows from {} in {:.1} s ({}{}):",
+        if dry_run { "Checked" } else { "Read" },
+        report.total,
+        file.display(),
+        secs,
+        sheet.encoding.map(|e| format!("{e} text")).unwrap_or_else(|| "workbook".into()),
+        sheet.delimiter.map(|d| format!(", delimiter {d:?}")).unwrap_or_default(),
+    );
+    let would = if dry_run { "would be " } else { "" };
+    println!(
+        "  {} {would}created, {} {would}updated, {} unchanged, {} failed, {} skipped (blank).",
+        report.created, report.updated, report.unchanged, report.failed, report.skipped
+    );
+    if !report.unknown_columns.is_empty() {
+        println!("  Ignored columns (no matching field; use --mapping): {}", report.unknown_columns.join(", "));
+    }
+    if report.failed > 0 {
+        let shown = 20;
+        println!(
+            "  {} rows failed and {}were not imported; each row is all or nothing:",
+            report.failed,
+            if dry_run { "would " } else { "" }
+        );
+        for r in report.errors().take(shown) {
+            for e in &r.errors {
+                println!("    line {}: {}: {}", r.line, e.column.as_deref().unwrap_or(&e.field), e.message);
+            }
+        }
+        if report.failed > shown as u64 {
+            println!("    … and {} more rows", report.failed - shown as u64);
+        }
+    }
+    if let Some(path) = errors {
+        std::fs::write(path, report.errors_csv()).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  Error report written to {}.", path.display());
+    }
+    if dry_run {
+        println!("  Dry run: nothing was written.");
+    }
+    Ok(())
+}
+
+/// `keyuan export customers`: every customer, documents in full (this runs
+/// with the database's key), audited as an export by the system.
+async fn export_customers(store: &Store, file: &std::path::Path, encoding: &str, headers: &str) -> anyhow::Result<()> {
+    use store::customer_export::{self as ce, CsvEncoding, ExportFormat, ExportOptions, Labels};
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let format = ExportFormat::from_code(ext)
+        .ok_or_else(|| anyhow!("{}: the file name must end in .csv or .xlsx", file.display()))?;
+    let encoding = match encoding.to_ascii_lowercase().as_str() {
+        "utf-8" | "utf8" => CsvEncoding::Utf8Bom,
+        "gbk" | "gb18030" | "gb2312" => CsvEncoding::Gbk,
+        other => bail!("--encoding: {other:?} is not utf-8 or gbk"),
+    };
+    let labels = match headers {
+        "en" | "codes" => Labels::Codes,
+        "zh" => Labels::Zh,
+        other => bail!("--headers: {other:?} is not en or zh"),
+    };
+    let actor = Actor::system("keyuan export customers");
+    let (bytes, rows) = ce::export_all(store, &actor, ExportOptions { format, encoding, labels }).await?;
+    std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    println!(
+        "Exported {rows} customers to {} (ID card and passport numbers in full: keep the file safe).",
+        file.display()
+    );
+    Ok(())
 }
 
 /// Reads a new password from standard input (one line) or asks twice on a terminal.

@@ -262,6 +262,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
         let who = staff_actor(id, &u.display_name, &u.username, u.team_id);
         store::users::update(&mut tx, &who, id, u.version, &ch).await?;
     }
+    add_customers(&mut tx, store, &user_ids).await?;
     tx.commit().await?;
     Ok(Some(Loaded { staff }))
 }
@@ -288,4 +289,424 @@ pub fn print_instructions(loaded: Option<&Loaded>) {
             println!("Log in as admin to see everything, or as lina (sales) to see a salesperson's view.");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Customers
+
+/// Given names with the gender they usually go with.
+const GIVEN: &[(&str, &str)] = &[
+    ("秀英", "female"),
+    ("建华", "male"),
+    ("晓燕", "female"),
+    ("志强", "male"),
+    ("海燕", "female"),
+    ("国庆", "male"),
+    ("雨桐", "female"),
+    ("俊杰", "male"),
+    ("婷婷", "female"),
+    ("博文", "male"),
+    ("春梅", "female"),
+    ("立新", "male"),
+    ("欣怡", "female"),
+    ("浩然", "male"),
+    ("丽华", "female"),
+    ("文斌", "male"),
+    ("佳琪", "female"),
+    ("子轩", "male"),
+    ("淑珍", "female"),
+    ("振宇", "male"),
+];
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗",
+    "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "曾", "彭", "萧",
+];
+
+/// (province, city, district, ID card region code).
+const PLACES: &[(&str, &str, &str, &str)] = &[
+    ("上海", "上海", "浦东新区", "310115"),
+    ("上海", "上海", "徐汇区", "310104"),
+    ("浙江", "杭州", "西湖区", "330106"),
+    ("江苏", "南京", "鼓楼区", "320106"),
+    ("江苏", "苏州", "姑苏区", "320508"),
+    ("北京", "北京", "朝阳区", "110105"),
+    ("北京", "北京", "海淀区", "110108"),
+    ("广东", "广州", "天河区", "440106"),
+    ("四川", "成都", "武侯区", "510107"),
+    ("湖北", "武汉", "江汉区", "420103"),
+];
+
+const EMPLOYERS: &[(&str, &str)] = &[
+    ("上海申华电气有限公司", "工程师"),
+    ("华东师范大学", "教师"),
+    ("浦江证券营业部", "客户经理"),
+    ("杭州西溪科技有限公司", "产品经理"),
+    ("南京金陵制药有限公司", "财务主管"),
+    ("北京华夏建工集团", "项目经理"),
+];
+
+const TAGS: &[&str] = &["VIP", "亲子", "老年团", "摄影爱好者", "海岛", "蜜月", "自由行", "商务"];
+const DIETS: &[&str] = &["素食", "不吃辣", "清真", "海鲜过敏"];
+const ROOMS: &[&str] = &["无羽毛枕头", "高楼层", "无烟房", "双床"];
+const SEATS: &[&str] = &["靠窗", "过道"];
+const HOBBIES: &[&str] = &["摄影", "徒步", "高尔夫", "美食", "书法"];
+const DESTINATIONS: &[(&str, &str)] = &[
+    ("云南", "2027年春节"),
+    ("三亚", "寒假"),
+    ("日本", "2027年4月赏樱"),
+    ("桂林", "国庆"),
+    ("新疆", "2027年暑假"),
+    ("泰国", "2027年元旦"),
+    ("张家界", "2027年5月"),
+    ("欧洲", "2027年秋天"),
+];
+const SALES: &[&str] = &["lina", "zhangwei", "liuyang", "sunli", "emily"];
+
+/// (name, industry, province, city, contacts: (name, role, title, mobile)).
+type Org =
+    (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str, &'static str)]);
+const ORGANIZATIONS: &[Org] = &[
+    (
+        "上海申华电气有限公司",
+        "制造业",
+        "上海",
+        "上海",
+        &[("钱卫东", "union_chair", "工会主席"), ("沈佳", "office_director", "办公室主任")],
+    ),
+    (
+        "杭州西溪科技有限公司",
+        "互联网",
+        "浙江",
+        "杭州",
+        &[("陆一鸣", "hr", "人事经理"), ("顾晓婷", "secretary", "总经理秘书")],
+    ),
+    ("南京金陵制药有限公司", "医药", "江苏", "南京", &[("蒋国强", "union_chair", "工会主席")]),
+    (
+        "苏州星海实验中学",
+        "教育",
+        "江苏",
+        "苏州",
+        &[("沈美华", "office_director", "办公室主任"), ("吕志远", "union_chair", "工会主席")],
+    ),
+    ("北京华夏建工集团", "建筑", "北京", "北京", &[("邵建军", "office_director", "办公室主任")]),
+    (
+        "浦江证券上海营业部",
+        "金融",
+        "上海",
+        "上海",
+        &[("范思琪", "office_director", "综合部主任"), ("方振华", "general_manager", "总经理")],
+    ),
+    ("广州珠江医院", "医疗", "广东", "广州", &[("梁淑仪", "union_chair", "工会主席")]),
+    ("深圳蓝海物流有限公司", "物流", "广东", "深圳", &[("任浩", "hr", "行政人事总监"), ("袁丽", "secretary", "秘书")]),
+];
+
+/// (name, partner type, province, city, licence, contact name, contact title).
+const PARTNERS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
+    ("桂林漓江国际旅行社", "ground_handler", "广西", "桂林", "L-GX-CJ00128", "莫小兰", "计调经理"),
+    ("西安古都旅行社", "ground_handler", "陕西", "西安", "L-SNX-00376", "贺建民", "地接部经理"),
+    ("昆明彩云之南旅行社", "ground_handler", "云南", "昆明", "L-YN-CJ00219", "段丽", "计调"),
+    ("北京环球国际旅行社", "upstream_agency", "北京", "北京", "L-BJ-CJ00451", "白雪", "同业销售总监"),
+    ("上海悠途旅游咨询有限公司", "agent", "上海", "上海", "L-SH-00892", "孔令辉", "合伙人"),
+];
+
+/// A fixed instant in Shanghai time (the demo is the same on every run).
+fn shanghai(date: &str, hour: u32) -> i64 {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(hour, 0, 0))
+        .and_then(|t| t.and_local_timezone(offset).single())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_default()
+}
+
+/// An ID card number with its check digit, found by the domain's own check.
+fn id_card(region: &str, birthday: NaiveDate, seq: u32, male: bool) -> Option<domain::customer::IdCardNo> {
+    let seq = if (seq % 2 == 1) == male { seq } else { seq + 1 } % 1000;
+    let first17 = format!("{region}{}{seq:03}", birthday.format("%Y%m%d"));
+    let far = NaiveDate::from_ymd_opt(2100, 1, 1)?;
+    "0123456789X".chars().find_map(|c| domain::customer::IdCardNo::parse("id_card", &format!("{first17}{c}"), far).ok())
+}
+
+fn empty_draft(kind: &str, name: &str, owner: UserId) -> store::customers::Draft {
+    let (name_pinyin, name_initials) = domain::customer::to_pinyin(name);
+    store::customers::Draft {
+        kind: kind.into(),
+        name: name.into(),
+        name_pinyin,
+        name_initials,
+        gender: None,
+        birthday: None,
+        lunar_birthday: None,
+        id_card: store::customers::Sealed::Keep,
+        id_card_masked: None,
+        passport: store::customers::Sealed::Keep,
+        passport_masked: None,
+        passport_expiry: None,
+        employer: None,
+        title: None,
+        mobile: None,
+        mobile2: None,
+        landline: None,
+        email: None,
+        wechat: None,
+        fax: None,
+        province: None,
+        city: None,
+        district: None,
+        address: None,
+        hobbies: None,
+        diet: None,
+        room_pref: None,
+        seat_pref: None,
+        source: None,
+        source_detail: None,
+        partner_type: None,
+        industry: None,
+        license_no: None,
+        notes: None,
+        consent: store::customers::Consent::default(),
+        owner_id: owner,
+        stage: "potential".into(),
+        grade: None,
+        tags: Vec::new(),
+        custom: Default::default(),
+    }
+}
+
+/// (channel, direction, department, staff username, summary).
+type Touch = (&'static str, &'static str, &'static str, Option<&'static str>, &'static str);
+const TOUCHES: &[Touch] = &[
+    ("phone", "outbound", "sales", None, "电话回访，询问春节出游计划，客户对云南线路感兴趣"),
+    ("wechat", "inbound", "sales", None, "微信咨询三亚亲子游报价，已发送行程"),
+    ("face_to_face", "inbound", "sales", None, "到店面谈，带回日本赏樱行程单"),
+    ("call_centre", "inbound", "service", Some("wufang"), "来电询问签证材料，已告知所需清单"),
+    ("phone", "outbound", "service", Some("wufang"), "出游后回访，对导游服务满意"),
+    ("face_to_face", "inbound", "front_desk", Some("heping"), "入住登记，提出需要无羽毛枕头"),
+    ("face_to_face", "inbound", "food_beverage", Some("heping"), "早餐时说明不吃辣"),
+    ("email", "outbound", "operations", Some("zhoujie"), "发送出团通知书和集合时间"),
+    ("sms", "outbound", "sales", None, "生日祝福短信"),
+];
+
+/// About 60 individuals, 8 organizations with their contact persons and 5
+/// trade partners, owned by the demo salespeople, with travel intentions and
+/// interactions from several departments. Deterministic: every run gives the
+/// same customers.
+async fn add_customers(tx: &mut store::Tx, store: &Store, users: &[(&str, UserId)]) -> anyhow::Result<()> {
+    let mut actors = std::collections::HashMap::new();
+    for (username, id) in users {
+        let u = store::users::get_in(tx, *id).await?;
+        actors.insert(*username, staff_actor(*id, &u.display_name, username, u.team_id));
+    }
+    let who = |username: &str| actors.get(username).cloned().with_context(|| format!("demo user {username}"));
+    let id_of = |username: &str| {
+        users.iter().find(|(u, _)| *u == username).map(|(_, id)| *id).with_context(|| format!("demo user {username}"))
+    };
+    let sources = domain::customer::SourceChannel::ALL;
+    let stages = ["potential", "opportunity", "repeat", "loyal", "potential", "opportunity", "churned"];
+    let mut touched = 0usize;
+
+    for i in 0..60usize {
+        let (given, gender) = GIVEN[(i * 7) % GIVEN.len()];
+        let name = format!("{}{given}", SURNAMES[i % SURNAMES.len()]);
+        let owner_name = SALES[i % SALES.len()];
+        let owner = id_of(owner_name)?;
+        let actor = who(owner_name)?;
+        let (province, city, district, region) = PLACES[(i * 3) % PLACES.len()];
+        let birthday =
+            NaiveDate::from_ymd_opt(1955 + (i * 7 % 45) as i32, (i * 5 % 12) as u32 + 1, (i * 11 % 28) as u32 + 1)
+                .context("demo birthday")?;
+        let mut d = empty_draft("individual", &name, owner);
+        d.gender = Some(gender.into());
+        d.birthday = Some(birthday.to_string());
+        if i % 9 == 4 {
+            d.lunar_birthday = Some(["八月十五", "正月初八", "腊月二十"][i % 3].into());
+        }
+        d.mobile = Some(format!(
+            "1{}{}{:08}",
+            [3, 5, 8, 9, 7][i % 5],
+            i % 10,
+            (i as u64 * 7_654_321 + 12_345_678) % 100_000_000
+        ));
+        if i % 8 == 3 {
+            d.mobile2 = Some(format!("139{:08}", 20_000_000 + i * 1_111));
+        }
+        if i % 4 == 0 {
+            d.email = Some(format!("{}@example.cn", domain::customer::to_pinyin(&name).0));
+        }
+        if i % 3 != 2 {
+            d.wechat = Some(format!("wx_{}{}", domain::customer::to_pinyin(&name).1, 1980 + i));
+        }
+        d.province = Some(province.into());
+        d.city = Some(city.into());
+        d.district = Some(district.into());
+        if i % 5 == 0 {
+            d.address = Some(format!("{district}{}路{}号", ["世纪大道", "文三", "中山北", "建国"][i % 4], 10 + i));
+        }
+        if i % 2 == 0 {
+            let (employer, title) = EMPLOYERS[i % EMPLOYERS.len()];
+            d.employer = Some(employer.into());
+            d.title = Some(title.into());
+        }
+        if i % 6 == 0 {
+            if let Some(id) = id_card(region, birthday, 100 + i as u32 * 3, gender == "male") {
+                d.id_card_masked = Some(id.masked());
+                d.id_card = store::customers::Sealed::Set(id.as_str().to_string());
+            }
+        }
+        if i % 7 == 0 {
+            let number = format!("E{:08}", 10_000_000 + i * 97_531);
+            let p = domain::customer::PassportNo::parse("passport", &number).map_err(|e| anyhow::anyhow!("{e}"))?;
+            d.passport_masked = Some(p.masked());
+            d.passport = store::customers::Sealed::Set(p.as_str().to_string());
+            d.passport_expiry = Some(["2027-02-10", "2025-12-01", "2031-06-30", "2029-09-15"][i % 4].into());
+        }
+        if i % 5 == 1 {
+            d.diet = Some(DIETS[i % DIETS.len()].into());
+        }
+        if i % 4 == 2 {
+            d.room_pref = Some(ROOMS[i % ROOMS.len()].into());
+        }
+        if i % 6 == 3 {
+            d.seat_pref = Some(SEATS[i % SEATS.len()].into());
+        }
+        if i % 3 == 1 {
+            d.hobbies = Some(HOBBIES[i % HOBBIES.len()].into());
+        }
+        let source = sources[i % sources.len()];
+        d.source = Some(source.code().into());
+        d.source_detail = match source.code() {
+            "newspaper_ad" => Some("新民晚报旅游版".into()),
+            "referral" => Some(format!("老客户{}介绍", SURNAMES[(i + 5) % SURNAMES.len()])),
+            "campaign" => Some("2026 秋季旅游博览会".into()),
+            _ => None,
+        };
+        d.consent =
+            store::customers::Consent { email: i % 2 == 0, sms: i % 3 != 0, wechat: i % 5 != 4, phone: i % 4 == 0 };
+        d.stage = stages[i % stages.len()].into();
+        d.grade = match i % 10 {
+            0 | 7 => Some("A".into()),
+            1 | 4 | 8 => Some("B".into()),
+            2 | 5 => Some("C".into()),
+            3 => Some("D".into()),
+            _ => None,
+        };
+        d.tags = [TAGS[i % TAGS.len()], TAGS[(i * 3 + 1) % TAGS.len()]]
+            .iter()
+            .take(1 + i % 2)
+            .map(|t| t.to_string())
+            .collect();
+        d.tags.dedup();
+        let c = store::customers::create(tx, store, &actor, &d, None).await?;
+
+        if i % 3 == 0 {
+            let (destination, period) = DESTINATIONS[i % DESTINATIONS.len()];
+            let intention = store::customers::IntentionDraft {
+                destination: destination.into(),
+                period: Some(period.into()),
+                budget_fen: Some(((5 + i % 6) * 200_000) as i64),
+                party_size: Some((1 + i % 4) as i64),
+                status: ["open", "open", "booked", "dropped"][i % 4].into(),
+                notes: (i % 2 == 0).then(|| "希望住得舒适一些".to_string()),
+            };
+            store::customers::add_intention(tx, &actor, &c, &intention).await?;
+        }
+        for k in 0..(1 + i % 3) {
+            let (channel, direction, department, staff, summary) = TOUCHES[touched % TOUCHES.len()];
+            touched += 1;
+            let staff_name = staff.unwrap_or(owner_name);
+            let day = 1 + (i * 2 + k * 9) % 28;
+            let month = [9, 10, 11][(i + k) % 3];
+            let day = if month == 11 { day.min(20) } else { day };
+            let interaction = store::customers::InteractionDraft {
+                channel: channel.into(),
+                direction: direction.into(),
+                department: department.into(),
+                summary: summary.into(),
+                occurred_at: shanghai(&format!("2026-{month:02}-{day:02}"), 9 + (i % 8) as u32),
+                staff_id: Some(id_of(staff_name)?),
+            };
+            store::customers::add_interaction(tx, &who(staff_name)?, &c, &interaction).await?;
+        }
+    }
+
+    for (i, (name, industry, province, city, contacts)) in ORGANIZATIONS.iter().enumerate() {
+        let owner_name = SALES[(i + 2) % SALES.len()];
+        let actor = who(owner_name)?;
+        let mut d = empty_draft("organization", name, id_of(owner_name)?);
+        d.industry = Some(industry.to_string());
+        d.province = Some(province.to_string());
+        d.city = Some(city.to_string());
+        d.landline =
+            Some(format!("0{}-{}", ["21", "571", "25", "512", "10", "21", "20", "755"][i], 62_345_600 + i * 17));
+        d.source = Some(["referral", "campaign", "website", "walk_in"][i % 4].into());
+        d.stage = ["opportunity", "repeat", "loyal", "potential"][i % 4].into();
+        d.grade = Some(["A", "B", "A", "C"][i % 4].into());
+        d.tags = vec!["团建".into(), ["年度疗休养", "奖励旅游", "会议会展"][i % 3].into()];
+        d.consent = store::customers::Consent { email: true, sms: false, wechat: true, phone: true };
+        let c = store::customers::create(tx, store, &actor, &d, None).await?;
+        for (k, (person, role, title)) in contacts.iter().enumerate() {
+            let contact = store::customers::ContactDraft {
+                name: person.to_string(),
+                role: role.to_string(),
+                title: Some(title.to_string()),
+                mobile: Some(format!("136{:08}", 31_000_000 + i * 1_000 + k)),
+                is_primary: k == 0,
+                ..Default::default()
+            };
+            store::customers::add_contact(tx, &actor, &c, &contact).await?;
+        }
+        let intention = store::customers::IntentionDraft {
+            destination: ["黄山", "千岛湖", "厦门", "云南"][i % 4].into(),
+            period: Some("2027年工会疗休养".into()),
+            budget_fen: Some(((40 + i * 10) * 1_000_000) as i64),
+            party_size: Some((30 + i * 15) as i64),
+            status: "open".into(),
+            notes: None,
+        };
+        store::customers::add_intention(tx, &actor, &c, &intention).await?;
+        let touch = store::customers::InteractionDraft {
+            channel: "face_to_face".into(),
+            direction: "outbound".into(),
+            department: "sales".into(),
+            summary: format!("拜访{}，沟通明年团建方案", contacts[0].0),
+            occurred_at: shanghai(&format!("2026-10-{:02}", 10 + i), 14),
+            staff_id: Some(id_of(owner_name)?),
+        };
+        store::customers::add_interaction(tx, &actor, &c, &touch).await?;
+    }
+
+    for (i, (name, kind, province, city, licence, person, title)) in PARTNERS.iter().enumerate() {
+        let owner_name = SALES[(i + 1) % SALES.len()];
+        let actor = who(owner_name)?;
+        let mut d = empty_draft("partner", name, id_of(owner_name)?);
+        d.partner_type = Some(kind.to_string());
+        d.license_no = Some(licence.to_string());
+        d.province = Some(province.to_string());
+        d.city = Some(city.to_string());
+        d.source = Some("partner".into());
+        d.stage = "repeat".into();
+        d.tags = vec!["同业合作".into()];
+        let c = store::customers::create(tx, store, &actor, &d, None).await?;
+        let contact = store::customers::ContactDraft {
+            name: person.to_string(),
+            role: "other".into(),
+            title: Some(title.to_string()),
+            mobile: Some(format!("137{:08}", 52_000_000 + i * 313)),
+            is_primary: true,
+            ..Default::default()
+        };
+        store::customers::add_contact(tx, &actor, &c, &contact).await?;
+        let touch = store::customers::InteractionDraft {
+            channel: "phone".into(),
+            direction: "outbound".into(),
+            department: "operations".into(),
+            summary: format!("与{person}确认明年合作价格和接待标准"),
+            occurred_at: shanghai(&format!("2026-11-{:02}", 2 + i), 10),
+            staff_id: Some(id_of("zhoujie")?),
+        };
+        store::customers::add_interaction(tx, &who("zhoujie")?, &c, &touch).await?;
+    }
+    Ok(())
 }

@@ -8,7 +8,8 @@
 //! - `KEYUAN_DATA_KEY`: the key itself, base64 (several servers share it);
 //! - else `KEYUAN_DATA_KEY_FILE`: a file holding it;
 //! - else next to a SQLite database (`keyuan.db.key`), or for PostgreSQL in
-//!   `$HOME/.config/keyuan/data.key`; created with mode 0600 on first use.
+//!   `$HOME/.config/keyuan/data.key`; created with mode 0600 on first use
+//!   (only once the database itself has opened).
 //!
 //! Back the key up separately from the database: without it the encrypted
 //! fields cannot be read, and with it a stolen database copy can.

@@ -747,6 +747,19 @@ pub async fn reveal(
     Ok(Some(plain))
 }
 
+/// The stored number of `doc`, opened for a consistency check inside the
+/// server (a kept ID card number against a changed birthday). Never send it
+/// to a client: showing a number is [`reveal`], which is audited.
+pub async fn open_for_check(store: &Store, id: CustomerId, doc: Document) -> Result<Option<String>> {
+    let col = doc.column();
+    let sealed: Option<String> = sqlx::query_scalar(&format!("SELECT {col}_enc FROM customers WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(store.pool())
+        .await?
+        .flatten();
+    sealed.map(|s| store.data_key().open(&s)).transpose()
+}
+
 /// How to order the customer list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -975,6 +988,13 @@ pub async fn list(store: &Store, vis: &Visibility, f: &Filter) -> Result<Custome
     Ok(CustomerPage { items, total, next_page })
 }
 
+/// How many customers match `f` within `vis` (sort and page are ignored).
+pub async fn count(store: &Store, vis: &Visibility, f: &Filter) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM customers c WHERE 1 = 1");
+    push_filters(store, &mut sql, vis, f);
+    Ok(sql.query().fetch_one(store.pool()).await?.try_get(0)?)
+}
+
 /// Every distinct tag in use (for filters and suggestions).
 pub async fn all_tags(store: &Store) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT tag FROM customer_tags ORDER BY tag").fetch_all(store.pool()).await?)
@@ -1163,6 +1183,46 @@ pub async fn remove_contact(tx: &mut Tx, actor: &Actor, customer: &Customer, con
         "customer",
         &customer.id.to_string(),
         &format!("contact {name} removed from {}", customer.data.name),
+        &c,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes `contact` the primary contact of `customer` (the previous primary
+/// contact stays, as an ordinary one).
+pub async fn set_primary_contact(tx: &mut Tx, actor: &Actor, customer: &Customer, contact: ContactId) -> Result<()> {
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT name FROM customer_contacts WHERE id = $1 AND customer_id = $2")
+            .bind(contact.0)
+            .bind(customer.id.0)
+            .fetch_optional(&mut ***tx)
+            .await?;
+    let name = name.ok_or(StoreError::NotFound)?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT name FROM customer_contacts WHERE customer_id = $1 AND is_primary = 1")
+            .bind(customer.id.0)
+            .fetch_optional(&mut ***tx)
+            .await?;
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE customer_contacts SET is_primary = CASE WHEN id = $1 THEN 1 ELSE 0 END, updated_at = $2, \
+         version = version + 1 WHERE customer_id = $3 AND (id = $1 OR is_primary = 1)",
+    )
+    .bind(contact.0)
+    .bind(now)
+    .bind(customer.id.0)
+    .execute(&mut ***tx)
+    .await?;
+    let mut c = ChangeSet::new();
+    c.diff("contact.primary", before.as_deref(), Some(&name), Sensitivity::Plain);
+    audit::record(
+        tx,
+        actor,
+        Action::Update,
+        "customer",
+        &customer.id.to_string(),
+        &format!("{name} is now the primary contact of {}", customer.data.name),
         &c,
     )
     .await?;
@@ -1433,14 +1493,15 @@ pub async fn timeline(store: &Store, id: CustomerId, kinds: &[&str], limit: i64)
         }
     }
     if want("change") {
-        let rows = sqlx::query(
+        // Customers merged into this one bring their history along.
+        let mut ids = vec![id.to_string()];
+        ids.extend(crate::customer_merge::merged_ids(store, id).await?.iter().map(|m| m.to_string()));
+        let mut sql = Sql::new(
             "SELECT created_at, actor_name, action, summary, changes FROM audit_log \
-             WHERE entity = 'customer' AND entity_id = $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(id.to_string())
-        .bind(limit)
-        .fetch_all(store.pool())
-        .await?;
+             WHERE entity = 'customer' AND entity_id IN ",
+        );
+        sql.bind_list(ids).push(" ORDER BY id DESC LIMIT ").bind(limit);
+        let rows = sql.query().fetch_all(store.pool()).await?;
         for r in rows {
             let changes: String = r.try_get("changes")?;
             let fields: Vec<domain::audit::FieldChange> = serde_json::from_str(&changes).unwrap_or_default();
@@ -1454,7 +1515,7 @@ pub async fn timeline(store: &Store, id: CustomerId, kinds: &[&str], limit: i64)
             });
         }
     }
-    items.sort_by(|a, b| b.at.cmp(&a.at));
+    items.sort_by_key(|i| std::cmp::Reverse(i.at));
     items.truncate(limit as usize);
     Ok(items)
 }

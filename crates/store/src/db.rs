@@ -98,17 +98,18 @@ impl Store {
     /// Opens the database at `url` (creating a SQLite file if missing) without
     /// migrating it.
     pub async fn open(url: &str) -> Result<Store> {
-        let key = Arc::new(crate::crypto::DataKey::load(url)?);
-        Self::open_with_key(url, key).await
+        Self::open_with_key(url, None).await
     }
 
     /// Opens a database that shares this store's data key (backup files and
     /// scratch copies, which must not get keys of their own).
     pub(crate) async fn open_beside(&self, url: &str) -> Result<Store> {
-        Self::open_with_key(url, self.key.clone()).await
+        Self::open_with_key(url, Some(self.key.clone())).await
     }
 
-    async fn open_with_key(url: &str, key: Arc<crate::crypto::DataKey>) -> Result<Store> {
+    /// Opens the database, then loads the data key (unless given): a database
+    /// that cannot be opened must not leave a key file or folder behind.
+    async fn open_with_key(url: &str, key: Option<Arc<crate::crypto::DataKey>>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let mut connect_url = url.to_string();
@@ -141,6 +142,16 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: {}", redact_url(url), one_line(&e.to_string()))))?;
+        let key = match key {
+            Some(k) => k,
+            None => match crate::crypto::DataKey::load(url) {
+                Ok(k) => Arc::new(k),
+                Err(e) => {
+                    pool.close().await;
+                    return Err(e);
+                }
+            },
+        };
         Ok(Store { pool, backend, url: url.to_string(), write_turn: Arc::new(Mutex::new(())), key })
     }
 

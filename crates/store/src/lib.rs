@@ -10,12 +10,17 @@
 pub mod audit;
 pub mod backup;
 pub mod crypto;
+pub mod customer_dupes;
+pub mod customer_export;
 pub mod customer_fields;
+pub mod customer_import;
+pub mod customer_merge;
 pub mod customers;
 mod db;
 pub mod jobs;
 pub mod logins;
 mod migrate;
+pub mod privacy;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
@@ -23,6 +28,7 @@ pub mod sql;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod views;
 pub mod visibility;
 
 pub use db::{now_ms, Backend, Store, Tx};

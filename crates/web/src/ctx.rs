@@ -243,18 +243,26 @@ async fn authenticate_inner(state: &AppState, mut req: Request) -> Result<Reques
     Ok(req)
 }
 
-/// Finds the CSRF token in the `X-CSRF-Token` header or, for an ordinary
-/// form post, in its `csrf` field; the body is read and put back.
+/// Finds the CSRF token in the `X-CSRF-Token` header, for an ordinary form
+/// post in its `csrf` field (the body is read and put back), or for a file
+/// upload (`multipart/form-data`) in the `csrf` query parameter.
 async fn provided_csrf(req: Request, limit: usize) -> Result<(Option<String>, Request), AppError> {
     if let Some(h) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         let h = h.to_string();
         return Ok((Some(h), req));
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("multipart/form-data") {
+        // A file upload cannot be searched for its token without buffering
+        // the whole file here, so its form carries the token in the action
+        // URL instead. Only multipart bodies may: every other form keeps it
+        // out of URLs (and so out of logs and history).
+        let token = req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned())
+        });
+        return Ok((token, req));
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Ok((None, req));
     }

@@ -8,7 +8,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use domain::access::Scope;
+use domain::access::{Permission, Scope};
 use store::audit::{AuditRow, Filter};
 use store::visibility::Visibility;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +28,8 @@ struct DashboardPage {
     teams: usize,
     last_login: Option<i64>,
     recent: Vec<AuditRow>,
+    /// Customers the person may see, and how many of them they own.
+    customers: Option<(i64, i64)>,
 }
 
 /// The dashboard.
@@ -57,7 +59,18 @@ async fn dashboard(State(state): State<AppState>, req: Req) -> Result<Html<Strin
     // The person's own recent actions: useful to everyone, visible to everyone.
     let own = Visibility { scope: Scope::Own, user_id: me.user.id, teams: Vec::new() };
     let recent = store::audit::list(&state.store, &own, &Filter { limit: 8, ..Default::default() }).await?.items;
+    let customers = if me.can(Permission::CustomersRead) {
+        let vis = req.visibility(&state, Permission::CustomersRead).await?;
+        let all = store::customers::Filter::default();
+        let mine = store::customers::Filter { owner_id: Some(me.user.id.0), ..Default::default() };
+        Some((
+            store::customers::count(&state.store, &vis, &all).await?,
+            store::customers::count(&state.store, &vis, &mine).await?,
+        ))
+    } else {
+        None
+    };
     let last_login = me.user.last_login_at;
     let shell = Shell::new(&state, req.principal.clone(), req.lang, "nav.dashboard").await;
-    render(&DashboardPage { shell, role_name, team_name, staff, teams: teams.len(), last_login, recent })
+    render(&DashboardPage { shell, role_name, team_name, staff, teams: teams.len(), last_login, recent, customers })
 }

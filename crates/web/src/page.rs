@@ -24,6 +24,7 @@ pub struct NavItem {
 /// (href, text key, what it needs; `None` = every logged-in person).
 const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/", "nav.dashboard", Some(Permission::DashboardView)),
+    ("/customers", "nav.customers", Some(Permission::CustomersRead)),
     ("/admin/users", "nav.users", Some(Permission::UsersManage)),
     ("/admin/teams", "nav.teams", Some(Permission::UsersManage)),
     ("/admin/roles", "nav.roles", Some(Permission::UsersManage)),
@@ -31,6 +32,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/admin/logins", "nav.logins", Some(Permission::LoginsView)),
     ("/settings/company", "nav.company", Some(Permission::SettingsManage)),
     ("/settings/holidays", "nav.holidays", Some(Permission::SettingsManage)),
+    ("/settings/customer-fields", "cadmin.nav.fields", Some(Permission::CustomersConfigure)),
     ("/account", "nav.account", None),
 ];
 
@@ -84,6 +86,15 @@ impl Shell {
     /// Like [`Shell::time`], empty for `None`.
     pub fn opt_time(&self, ms: &Option<i64>) -> String {
         ms.as_ref().map(|m| self.time(m)).unwrap_or_else(|| "—".into())
+    }
+
+    /// Whether the person's role grants the permission with this code (for
+    /// showing links; the routes check again).
+    pub fn can(&self, code: &str) -> bool {
+        match (Permission::from_code(code), self.principal.as_deref()) {
+            (Some(p), Some(who)) => who.can(p),
+            _ => false,
+        }
     }
 
     /// The CSRF token for forms.

@@ -180,10 +180,14 @@ async fn me_api(app: TestApp) -> Result<()> {
     ensure!(s == StatusCode::OK, "{s} {me}");
     ensure!(me["id"] == id && me["username"] == "zhaolei" && me["role"] == "manager" && me["team_id"] == team, "{me}");
     ensure!(me["locale"] == "zh-CN", "{me}");
-    ensure!(
-        me["permissions"] == json!({"dashboard.view": "all", "audit.view": "team", "logins.view": "team"}),
-        "the manager's grants: {me}"
-    );
+    // Exactly the manager role's grants, each with its reach.
+    let expected: serde_json::Map<String, Value> = domain::access::default_grants("manager")
+        .0
+        .iter()
+        .map(|(p, s)| (p.code().to_string(), json!(s.code())))
+        .collect();
+    ensure!(me["permissions"] == Value::Object(expected), "the manager's grants: {me}");
+    ensure!(me["permissions"]["audit.view"] == "team" && me["permissions"].get("users.manage").is_none(), "{me}");
     let version = me["version"].as_i64().context("version")?;
 
     let (s, b) = api.patch("/api/v1/me", &json!({"locale": "en", "version": version})).await?;
