@@ -257,9 +257,10 @@ async fn provided_csrf(req: Request, limit: usize) -> Result<(Option<String>, Re
         // the whole file here, so its form carries the token in the action
         // URL instead. Only multipart bodies may: every other form keeps it
         // out of URLs (and so out of logs and history).
-        let token = req.uri().query().and_then(|q| {
-            form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned())
-        });
+        let token = req
+            .uri()
+            .query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()));
         return Ok((token, req));
     }
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");

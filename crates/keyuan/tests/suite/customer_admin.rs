@@ -47,15 +47,30 @@ async fn customer_page_links(app: TestApp) -> Result<()> {
     let page = format!("/customers/{}", c.id.0);
     let (status, html) = boss.get(&page).await?;
     ensure!(status == StatusCode::OK, "{status}");
-    for href in [format!("/customers/{}/privacy", c.id.0), "/customers/duplicates".to_string(), "/customers/reassign?".to_string()] {
+    for href in [
+        format!("/customers/{}/privacy", c.id.0),
+        "/customers/duplicates".to_string(),
+        "/customers/reassign?".to_string(),
+    ] {
         ensure!(html.contains(&href), "an administrator sees a link to {href}");
     }
     let (status, html) = sales.get(&page).await?;
     ensure!(status == StatusCode::OK, "{status}");
     ensure!(
-        !html.contains("/privacy\"") && !html.contains("/customers/duplicates") && !html.contains("/customers/reassign"),
+        !html.contains("/privacy\"")
+            && !html.contains("/customers/duplicates")
+            && !html.contains("/customers/reassign"),
         "a salesperson sees no links she may not follow"
     );
+    // The list links to import for those who may write and to exports
+    // (keeping the list's filters) for those who may export.
+    let (_, html) = boss.get("/customers?q=%E7%8E%8B").await?;
+    ensure!(
+        html.contains("/customers/import") && html.contains("/customers/export?format=xlsx&q=%E7%8E%8B"),
+        "admin list links"
+    );
+    let (_, html) = sales.get("/customers").await?;
+    ensure!(html.contains("/customers/import") && !html.contains("/customers/export"), "sales may import, not export");
     Ok(())
 }
 

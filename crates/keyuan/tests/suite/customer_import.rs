@@ -421,7 +421,8 @@ async fn xlsx_numbers_and_dates(app: TestApp) -> Result<()> {
     let errs = errors_at(&report, 4);
     ensure!(errs.contains(&("code".into(), "invalid_customer_code".into())), "{errs:?}");
     ensure!(errs.contains(&("phone".into(), "invalid_phone".into())), "{errs:?}");
-    let row: (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+    type Texts = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Texts = sqlx::query_as(
         "SELECT mobile, birthday, passport_expiry, id_card_masked, gender FROM customers WHERE code = 'C400001'",
     )
     .fetch_one(app.store.pool())
