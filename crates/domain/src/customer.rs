@@ -21,119 +21,7 @@ use std::fmt;
 // Code enums
 // ---------------------------------------------------------------------------
 
-/// Declares a closed set of values with a stored code, a Chinese and an English
-/// label, and extra spellings accepted on input (imports use many).
-macro_rules! code_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $(
-                $(#[$vmeta:meta])*
-                $variant:ident => ($code:literal, $zh:literal, $en:literal, [$($alias:literal),* $(,)?])
-            ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $(
-                $(#[$vmeta])*
-                #[serde(rename = $code)]
-                $variant,
-            )+
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
-
-            /// The stored code (`snake_case` English).
-            pub fn code(self) -> &'static str {
-                match self {
-                    $($name::$variant => $code,)+
-                }
-            }
-
-            /// The value of a stored code, matched exactly.
-            pub fn from_code(code: &str) -> Option<$name> {
-                match code {
-                    $($code => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            /// The name shown in the Chinese interface.
-            pub fn label_zh(self) -> &'static str {
-                match self {
-                    $($name::$variant => $zh,)+
-                }
-            }
-
-            /// The name shown in the English interface.
-            pub fn label_en(self) -> &'static str {
-                match self {
-                    $($name::$variant => $en,)+
-                }
-            }
-
-            /// The Chinese label when `zh`, otherwise the English one.
-            pub fn label(self, zh: bool) -> &'static str {
-                if zh {
-                    self.label_zh()
-                } else {
-                    self.label_en()
-                }
-            }
-
-            /// Other spellings accepted on input besides code and labels.
-            fn aliases(self) -> &'static [&'static str] {
-                match self {
-                    $($name::$variant => &[$($alias),*],)+
-                }
-            }
-
-            /// Parses user or import input: the code (case-insensitive, with
-            /// spaces or dashes for underscores), the Chinese or English label,
-            /// or a common synonym. Empty input is `required`.
-            pub fn parse(field: &str, text: &str) -> Result<$name, FieldError> {
-                Self::parse_optional(field, text)?.ok_or_else(|| FieldError::required(field))
-            }
-
-            /// Like [`Self::parse`], but empty input is `None`.
-            pub fn parse_optional(field: &str, text: &str) -> Result<Option<$name>, FieldError> {
-                let text = text.trim();
-                if text.is_empty() {
-                    return Ok(None);
-                }
-                lookup(&Self::ALL, text, |v| (v.code(), v.label_zh(), v.label_en(), v.aliases()))
-                    .map(Some)
-                    .ok_or_else(|| invalid_choice(field, Self::ALL.iter().map(|v| v.code())))
-            }
-        }
-    };
-}
-
-/// Finds the value whose code, label or alias `text` spells.
-fn lookup<T: Copy>(
-    all: &[T],
-    text: &str,
-    spellings: impl Fn(T) -> (&'static str, &'static str, &'static str, &'static [&'static str]),
-) -> Option<T> {
-    let lower = text.trim().to_lowercase();
-    let as_code = lower.replace([' ', '-'], "_");
-    all.iter().copied().find(|&v| {
-        let (code, zh, en, aliases) = spellings(v);
-        code == as_code
-            || zh == lower
-            || en.to_lowercase() == lower
-            || aliases.iter().any(|a| a.to_lowercase() == lower)
-    })
-}
-
-fn invalid_choice<'a>(field: &str, codes: impl Iterator<Item = &'a str>) -> FieldError {
-    let codes: Vec<&str> = codes.collect();
-    FieldError::new(field, "invalid_choice", format!("{field} must be one of: {}", codes.join(", ")))
-}
+use crate::codes::code_enum;
 
 code_enum! {
     /// What kind of customer a record describes.
@@ -1009,6 +897,64 @@ pub fn search_keys(name: &str) -> Vec<String> {
     out
 }
 
+/// The longest name or employer (in characters) whose every fragment is
+/// searchable; characters beyond it are found only through longer fragments
+/// that start within it.
+pub const FRAGMENT_TEXT_MAX: usize = 40;
+
+/// The tag of a fragment key: a suffix of the lower-case name.
+pub const KEY_NAME: char = 'n';
+/// The tag of a fragment key: a suffix (two characters or more) of the
+/// lower-case employer or company.
+pub const KEY_EMPLOYER: char = 'e';
+/// The tag of a fragment key: the digits of a phone number, last digit first.
+pub const KEY_PHONE: char = 't';
+/// The tag of a fragment key: the pinyin or initials with a surname reading
+/// that differs from the stored one (see [`search_keys`]).
+pub const KEY_READING: char = 'p';
+
+/// The keys of the search index for one customer. A search for a fragment
+/// `f` of a name is a prefix search for `n` + `f` (every suffix of the name
+/// is a key, so every fragment is the prefix of one); the last digits `d` of
+/// a phone are a prefix search for `t` + `d` reversed. Keys are lower-case,
+/// without repeats; the order is unspecified.
+pub fn fragment_keys(name: &str, employer: Option<&str>, phones: &[Option<&str>]) -> Vec<String> {
+    let mut keys = Vec::new();
+    let name = name.trim().to_lowercase();
+    push_suffixes(&mut keys, KEY_NAME, &name, 1);
+    if let Some(e) = employer.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
+        push_suffixes(&mut keys, KEY_EMPLOYER, &e, 2);
+    }
+    for digits in phones.iter().flatten().map(|p| p.chars().filter(char::is_ascii_digit).rev().collect::<String>()) {
+        if !digits.is_empty() {
+            keys.push(format!("{KEY_PHONE}{digits}"));
+        }
+    }
+    let (full, initials) = to_pinyin(&name);
+    for k in search_keys(&name) {
+        if k != name && k != full && k != initials {
+            keys.push(format!("{KEY_READING}{k}"));
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+fn push_suffixes(keys: &mut Vec<String>, tag: char, text: &str, min_chars: usize) {
+    let chars: Vec<char> = text.chars().take(FRAGMENT_TEXT_MAX).collect();
+    for start in 0..chars.len() {
+        let rest = &chars[start..];
+        if rest.len() < min_chars || rest[0].is_whitespace() {
+            continue;
+        }
+        let mut key = String::with_capacity(1 + rest.len() * 3);
+        key.push(tag);
+        key.extend(rest);
+        keys.push(key);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Tags
 // ---------------------------------------------------------------------------
@@ -1427,5 +1373,67 @@ mod tests {
         assert_eq!(Tag::parse("tag", "  ").unwrap_err().code, "required");
         assert_eq!(Tag::parse("tag", "一二三四五六七八九十一二三四五六七八九十").unwrap().as_str().chars().count(), 20);
         assert_eq!(serde_json::to_string(&Tag::parse("tag", "亲子").unwrap()).unwrap(), "\"亲子\"");
+    }
+}
+
+#[cfg(test)]
+mod fragment_key_tests {
+    use super::*;
+
+    fn found(keys: &[String], tag: char, fragment: &str) -> bool {
+        let prefix = format!("{tag}{fragment}");
+        keys.iter().any(|k| k.starts_with(&prefix))
+    }
+
+    #[test]
+    fn every_fragment_of_a_name_is_a_key_prefix() {
+        let keys = fragment_keys("欧阳建国", None, &[]);
+        for f in ["欧", "欧阳", "阳建", "建国", "国", "欧阳建国", "阳建国"] {
+            assert!(found(&keys, KEY_NAME, f), "{f} in {keys:?}");
+        }
+        assert!(!found(&keys, KEY_NAME, "建军"));
+        assert_eq!(keys.iter().filter(|k| k.starts_with(KEY_NAME)).count(), 4);
+    }
+
+    #[test]
+    fn names_are_lower_case_and_employers_need_two_characters() {
+        let keys = fragment_keys(" John SMITH ", Some("北京华为技术有限公司"), &[]);
+        assert!(found(&keys, KEY_NAME, "smith"));
+        assert!(found(&keys, KEY_NAME, "john s"));
+        assert!(!keys.iter().any(|k| k.starts_with("n ")), "{keys:?}");
+        assert!(found(&keys, KEY_EMPLOYER, "华为"));
+        assert!(found(&keys, KEY_EMPLOYER, "有限公司"));
+        assert!(!keys.contains(&"e司".to_string()));
+    }
+
+    #[test]
+    fn phones_are_keyed_last_digit_first() {
+        let keys = fragment_keys("张三", None, &[Some("13812345678"), None, Some("010-6543 2100")]);
+        assert!(found(&keys, KEY_PHONE, &"5678".chars().rev().collect::<String>()));
+        assert!(found(&keys, KEY_PHONE, &"13812345678".chars().rev().collect::<String>()));
+        assert!(found(&keys, KEY_PHONE, &"2100".chars().rev().collect::<String>()));
+        assert!(keys.contains(&"t00123456010".to_string()), "{keys:?}");
+    }
+
+    #[test]
+    fn a_second_surname_reading_is_a_key_and_the_stored_ones_are_not() {
+        let keys = fragment_keys("曾国藩", None, &[]);
+        assert!(keys.contains(&"pzengguofan".to_string()), "{keys:?}");
+        assert!(keys.contains(&"pzgf".to_string()), "{keys:?}");
+        let (full, initials) = to_pinyin("曾国藩");
+        assert!(!keys.contains(&format!("p{full}")) && !keys.contains(&format!("p{initials}")));
+        assert!(!fragment_keys("王丽", None, &[]).iter().any(|k| k.starts_with(KEY_READING)));
+    }
+
+    #[test]
+    fn long_texts_are_cut_and_keys_do_not_repeat() {
+        let long = "很".repeat(100);
+        let keys = fragment_keys(&long, None, &[]);
+        assert_eq!(keys.len(), FRAGMENT_TEXT_MAX, "one key per distinct suffix length");
+        let keys = fragment_keys("李李", Some("李李"), &[Some("123"), Some("123")]);
+        let mut sorted = keys.clone();
+        sorted.dedup();
+        assert_eq!(sorted, keys);
+        assert_eq!(keys.iter().filter(|k| k.starts_with(KEY_PHONE)).count(), 1);
     }
 }

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+mod codes;
 pub mod customer;
 pub mod ids;
 pub mod money;

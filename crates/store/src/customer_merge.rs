@@ -361,6 +361,7 @@ pub async fn merge(
         (a, b) => a.or(b),
     };
 
+    let keys_before = crate::customer_search::current(tx, s.id).await?;
     let mut sql = Sql::new("UPDATE customers SET ");
     for (i, (_, cols)) in FIELDS.iter().enumerate() {
         for (j, col) in cols.iter().enumerate() {
@@ -392,6 +393,7 @@ pub async fn merge(
     if sql.query().execute(&mut ***tx).await?.rows_affected() != 1 {
         return Err(stale(tx, "customers", s.id.0).await);
     }
+    crate::customer_search::sync(tx, s.id, &keys_before).await?;
 
     // Rows.
     let mut moved = Moved::default();

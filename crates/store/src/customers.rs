@@ -496,6 +496,7 @@ pub async fn create(tx: &mut Tx, store: &Store, actor: &Actor, d: &Draft, code: 
     let id: i64 = sql.query().fetch_one(&mut ***tx).await.map_err(unique_as("code"))?.try_get(0)?;
     let id = CustomerId(id);
     write_tags(tx, id, &d.tags).await?;
+    crate::customer_search::sync(tx, id, &[]).await?;
     let mut changes = ChangeSet::new();
     for (col, v) in TEXT_COLUMNS.iter().zip(text_values(d)) {
         changes.created(col, v, sensitivity(col));
@@ -629,6 +630,7 @@ pub async fn update(
     }
     let team = owner_team(tx, d.owner_id).await?;
     let key = store.data_key();
+    let keys_before = crate::customer_search::current(tx, id).await?;
     let mut sql = Sql::new("UPDATE customers SET ");
     for (i, (col, v)) in TEXT_COLUMNS.iter().zip(text_values(d)).enumerate() {
         if i > 0 {
@@ -676,6 +678,7 @@ pub async fn update(
         return Err(stale(tx, "customers", id.0).await);
     }
     write_tags(tx, id, &d.tags).await?;
+    crate::customer_search::sync(tx, id, &keys_before).await?;
     let mut changes = ChangeSet::new();
     for ((col, new), old) in TEXT_COLUMNS.iter().zip(text_values(d)).zip(data_text(&before.data)) {
         changes.diff(col, old, new, sensitivity(col));
@@ -806,7 +809,9 @@ impl SortBy {
 
     fn sql(self) -> &'static str {
         match self {
-            SortBy::Created => "c.created_at",
+            // Ids grow with creation (and, unlike the instant, never tie
+            // within an import), so the newest first is the highest id.
+            SortBy::Created => "c.id",
             SortBy::Code => "c.code",
             SortBy::Name => "c.name_pinyin",
             SortBy::Kind => "c.kind",
@@ -872,8 +877,14 @@ pub struct Filter {
 pub struct CustomerPage {
     /// This page.
     pub items: Vec<Customer>,
-    /// How many match in all.
+    /// How many match in all; for a wide search an estimate from the search
+    /// index (see [`crate::customer_search::EXACT_COUNT`] and
+    /// [`crate::customer_search::BROAD`]).
     pub total: i64,
+    /// Whether `total` is an estimate. A broad search's estimate is the
+    /// cap `BROAD` and paging stops there: such a search is refined, not
+    /// paged through.
+    pub total_estimated: bool,
     /// The next page number, if any.
     pub next_page: Option<i64>,
 }
@@ -882,14 +893,35 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// How the search box's text is applied (see [`crate::customer_search`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchBy {
+    /// Through the search index: collect every match.
+    Keys,
+    /// As a test on each row, walking the customers in id order.
+    RowTest,
+}
+
 /// Appends the WHERE conditions of `f` (after `WHERE 1 = 1`).
 fn push_filters(store: &Store, sql: &mut Sql, vis: &Visibility, f: &Filter) {
+    push_filters_by(store, sql, vis, f, SearchBy::Keys)
+}
+
+fn search_of(store: &Store, f: &Filter) -> Option<crate::customer_search::Search> {
+    let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
+    Some(crate::customer_search::Search::new(store, q, f.search_documents))
+}
+
+fn push_filters_by(store: &Store, sql: &mut Sql, vis: &Visibility, f: &Filter, by: SearchBy) {
     vis.restrict(sql, "c.owner_id", "c.team_id");
     if !f.include_merged {
         sql.push(" AND c.merged_into_id IS NULL");
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        push_search(store, sql, q, f.search_documents);
+    if let Some(search) = search_of(store, f) {
+        match by {
+            SearchBy::Keys => search.push_keys(sql),
+            SearchBy::RowTest => search.push_row_test(sql),
+        }
     }
     for (col, v) in [
         ("c.kind", &f.kind),
@@ -931,61 +963,49 @@ fn push_filters(store: &Store, sql: &mut Sql, vis: &Visibility, f: &Filter) {
     }
 }
 
-/// The search box (see [`Filter::q`]).
-fn push_search(store: &Store, sql: &mut Sql, q: &str, documents: bool) {
-    let lower = q.to_lowercase();
-    let compact: String = lower.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    sql.push(" AND (LOWER(c.name) LIKE ").bind(format!("%{}%", like_escape(&lower))).push(" ESCAPE '\\'");
-    sql.push(" OR LOWER(c.employer) LIKE ").bind(format!("%{}%", like_escape(&lower))).push(" ESCAPE '\\'");
-    if compact.chars().all(|c| c.is_ascii_lowercase()) && !compact.is_empty() {
-        sql.push(" OR c.name_pinyin LIKE ").bind(format!("{}%", like_escape(&compact))).push(" ESCAPE '\\'");
-        sql.push(" OR c.name_initials LIKE ").bind(format!("{}%", like_escape(&compact))).push(" ESCAPE '\\'");
-    }
-    let digits: String = compact.chars().filter(char::is_ascii_digit).collect();
-    if !digits.is_empty() && digits.len() == compact.trim_start_matches('+').len() {
-        if digits.len() <= 4 {
-            // The last digits of a phone, as callers read them out.
-            let suffix = format!("%{digits}");
-            sql.push(" OR c.mobile LIKE ").bind(suffix.as_str());
-            sql.push(" OR c.mobile2 LIKE ").bind(suffix.as_str());
-            sql.push(" OR c.landline LIKE ").bind(suffix);
-        } else {
-            let part = format!("%{digits}%");
-            sql.push(" OR c.mobile LIKE ").bind(part.as_str());
-            sql.push(" OR c.mobile2 LIKE ").bind(part.as_str());
-            sql.push(" OR REPLACE(c.landline, '-', '') LIKE ").bind(part);
-        }
-    }
-    if compact.starts_with('c') && compact.len() > 1 && compact[1..].chars().all(|c| c.is_ascii_digit()) {
-        sql.push(" OR c.code = ").bind(compact.to_uppercase());
-    }
-    if documents && compact.len() >= 5 {
-        let key = store.data_key();
-        sql.push(" OR c.id_card_hash = ").bind(key.index(&compact.to_uppercase()));
-        sql.push(" OR c.passport_hash = ").bind(key.index(&compact.to_uppercase()));
-    }
-    sql.push(")");
-}
-
 /// The customer list: filtered, sorted, paged, within `vis`.
+///
+/// A search reads its matches through the search index. A broad search
+/// (see [`crate::customer_search::BROAD`]) in creation order instead walks
+/// the customers from the newest and tests each row, stopping at the page's
+/// end. A search that finds more than [`crate::customer_search::EXACT_COUNT`]
+/// in the index reports the index's count as an estimate.
 pub async fn list(store: &Store, vis: &Visibility, f: &Filter) -> Result<CustomerPage> {
-    let mut count = Sql::new("SELECT COUNT(*) FROM customers c WHERE 1 = 1");
-    push_filters(store, &mut count, vis, f);
-    let total: i64 = count.query().fetch_one(store.pool()).await?.try_get(0)?;
+    use crate::customer_search::{BROAD, EXACT_COUNT};
     let per_page = f.per_page.clamp(1, 500);
     let page = f.page.max(1);
+    let breadth = match search_of(store, f) {
+        Some(s) => Some(s.breadth(store).await?),
+        None => None,
+    };
+    let broad = breadth.is_some_and(|b| b.is_broad()) && f.sort == SortBy::Created;
+    let (total, total_estimated) = match breadth {
+        Some(b) if b.is_broad() => (BROAD, true),
+        Some(b) if b.sum > EXACT_COUNT => (b.sum, true),
+        _ => (count(store, vis, f).await?, false),
+    };
     let mut sql = Sql::new("SELECT c.* FROM customers c WHERE 1 = 1");
-    push_filters(store, &mut sql, vis, f);
+    push_filters_by(store, &mut sql, vis, f, if broad { SearchBy::RowTest } else { SearchBy::Keys });
     let dir = if f.desc { "DESC" } else { "ASC" };
     sql.push(&format!(" ORDER BY {} {dir}, c.id {dir} LIMIT ", f.sort.sql()));
     sql.bind(per_page).push(" OFFSET ").bind((page - 1) * per_page);
     let rows = sql.query().fetch_all(store.pool()).await?;
     let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    for c in &mut items {
-        c.data.tags = tags_of(store.pool(), c.id).await?;
+    if !items.is_empty() {
+        // The page's tags in one query, not one per customer.
+        let mut tags = Sql::new("SELECT customer_id, tag FROM customer_tags WHERE customer_id IN ");
+        tags.bind_list(items.iter().map(|c| c.id.0));
+        tags.push(" ORDER BY customer_id, tag");
+        let mut by_id: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for r in tags.query().fetch_all(store.pool()).await? {
+            by_id.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+        for c in &mut items {
+            c.data.tags = by_id.remove(&c.id.0).unwrap_or_default();
+        }
     }
     let next_page = (page * per_page < total).then_some(page + 1);
-    Ok(CustomerPage { items, total, next_page })
+    Ok(CustomerPage { items, total, total_estimated, next_page })
 }
 
 /// How many customers match `f` within `vis` (sort and page are ignored).

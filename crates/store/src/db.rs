@@ -7,6 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// The page cache of each SQLite connection (`PRAGMA cache_size`: negative
+/// means KiB).
+pub(crate) const SQLITE_CACHE_SIZE: i64 = -16 * 1024;
+
 /// Which engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -79,6 +83,12 @@ impl Tx {
         self.inner.commit().await?;
         Ok(())
     }
+
+    /// Undoes everything since [`Store::begin`] (dropping a `Tx` does too).
+    pub async fn rollback(self) -> Result<()> {
+        self.inner.rollback().await?;
+        Ok(())
+    }
 }
 
 impl Deref for Tx {
@@ -130,9 +140,21 @@ impl Store {
                         // WAL lets readers run beside the writer; FULL syncs
                         // the WAL at every commit so an acknowledged write
                         // survives a crash or power loss.
+                        // Statement journals (a multi-row statement's undo)
+                        // stay in memory instead of spilling to temporary
+                        // files; a 16 MB page cache keeps the upper levels
+                        // of a million-customer archive's indexes; reads
+                        // map the file (up to 2 GiB, SQLite's own limit)
+                        // instead of copying each page in with a system
+                        // call (measured: a fifth of a search's time).
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = {SQLITE_CACHE_SIZE}; \
+                                 PRAGMA mmap_size = 2147418112;"
+                            )
+                            .as_str(),
                         )
                         .await?;
                     }
@@ -168,6 +190,7 @@ impl Store {
         let applied = migrate::run(self).await?;
         crate::roles::ensure_builtin(self).await?;
         crate::settings::ensure_profile(self).await?;
+        crate::customer_search::build_if_empty(self).await?;
         Ok(applied)
     }
 

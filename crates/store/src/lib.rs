@@ -15,6 +15,7 @@ pub mod customer_export;
 pub mod customer_fields;
 pub mod customer_import;
 pub mod customer_merge;
+pub mod customer_search;
 pub mod customers;
 mod db;
 pub mod jobs;

@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_customers.sql"),
         postgres: include_str!("../migrations/postgres/0002_customers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "customer_search",
+        sqlite: include_str!("../migrations/sqlite/0003_customer_search.sql"),
+        postgres: include_str!("../migrations/postgres/0003_customer_search.sql"),
+    },
 ];
 
 /// The names of every migration this build knows, in order (`0001_platform` …).

@@ -403,6 +403,7 @@ pub const REDACTED: &str = "（已删除）";
 /// owner and stage so that financial records stay linked and counted.
 async fn anonymise(tx: &mut Tx, actor: &Actor, id: CustomerId, code: &str, request_id: i64) -> Result<()> {
     let now = now_ms();
+    let keys_before = crate::customer_search::current(tx, id).await?;
     let mut sql = Sql::new("UPDATE customers SET name = ");
     sql.bind(erased_name(code));
     sql.push(", name_pinyin = '', name_initials = ''");
@@ -440,6 +441,7 @@ async fn anonymise(tx: &mut Tx, actor: &Actor, id: CustomerId, code: &str, reque
     .execute(&mut ***tx)
     .await?;
     sqlx::query("DELETE FROM customer_tags WHERE customer_id = $1").bind(id.0).execute(&mut ***tx).await?;
+    crate::customer_search::sync(tx, id, &keys_before).await?;
     let mut c = ChangeSet::new();
     for field in ["name", "documents", "phones", "email", "wechat", "address", "preferences", "notes", "custom"] {
         c.diff(field, Some("erased"), None, Sensitivity::Secret);

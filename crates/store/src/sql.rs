@@ -56,6 +56,26 @@ impl Sql {
         self
     }
 
+    /// Appends another statement's text and values (its placeholders are
+    /// renumbered to follow this one's).
+    pub fn append(&mut self, other: Sql) -> &mut Self {
+        let offset = self.values.len();
+        let mut chars = other.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            self.text.push(c);
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                self.text.push_str(&(n + offset).to_string());
+            }
+        }
+        self.values.extend(other.values);
+        self
+    }
+
     /// Appends `(p1, p2, …)` bound to `vs` (`(NULL)` when empty, which
     /// matches nothing).
     pub fn bind_list<V: Into<Value>>(&mut self, vs: impl IntoIterator<Item = V>) -> &mut Self {
@@ -117,5 +137,21 @@ mod tests {
         let mut s = Sql::new("SELECT * FROM t WHERE a = ");
         s.bind(1).push(" AND b IN ").bind_list(["x", "y"]).push(" AND c IN ").bind_list(Vec::<i64>::new());
         assert_eq!(s.text(), "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)");
+    }
+
+    #[test]
+    fn appended_statements_are_renumbered() {
+        let mut a = Sql::new("SELECT id FROM t WHERE a = ");
+        a.bind(1).push(" AND id IN (");
+        let mut b = Sql::new("SELECT x FROM u WHERE y = ");
+        for i in 0..11 {
+            b.push(if i == 0 { "" } else { " OR y = " }).bind(i);
+        }
+        a.append(b).push(") AND z = ").bind("last");
+        assert!(a
+            .text()
+            .starts_with("SELECT id FROM t WHERE a = $1 AND id IN (SELECT x FROM u WHERE y = $2 OR y = $3"));
+        assert!(a.text().ends_with("OR y = $11 OR y = $12) AND z = $13"), "{}", a.text());
+        assert_eq!(a.values.len(), 13);
     }
 }

@@ -37,6 +37,7 @@ pub fn stories() -> Vec<Story> {
         story("configured_fields_are_enforced_when_customers_are_saved", configured_fields_enforced),
         story("field_configuration_page_and_who_may_use_it", field_configuration_page),
         story("the_customer_page_links_to_what_the_person_may_do", customer_page_links),
+        story("the_search_index_follows_edits_merges_and_erasure_and_is_rebuilt", search_index),
     ]
 }
 
@@ -1554,5 +1555,99 @@ async fn field_configuration_page(app: TestApp) -> Result<()> {
     ensure!(status == StatusCode::FORBIDDEN, "{status}");
     let (status, _) = s.post_form("/settings/customer-fields/required/individual", &[("fields", "mobile")]).await?;
     ensure!(status == StatusCode::FORBIDDEN, "{status}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The search index
+
+/// The names `q` finds through the API, sorted.
+async fn search_names(api: &Api, q: &str) -> Result<Vec<String>> {
+    let url = reqwest::Url::parse_with_params(&format!("{}/api/v1/customers", api.base), [("q", q)])?;
+    let (status, list) = api.get(&format!("{}?{}", url.path(), url.query().unwrap_or_default())).await?;
+    ensure!(status == StatusCode::OK, "{q}: {status} {list}");
+    let mut names: Vec<String> = list["items"]
+        .as_array()
+        .context("items")?
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+async fn index_keys(store: &Store) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT k, customer_id FROM customer_search ORDER BY k, customer_id")
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))).collect())
+}
+
+async fn search_index(app: TestApp) -> Result<()> {
+    let store = &app.store;
+    let (boss, api) = admin(&app).await?;
+    let mut a = draft("王建国", boss);
+    a.mobile = Some("13900001234".into());
+    a.employer = Some("西湖旅游集团".into());
+    let a = put(store, &a).await?;
+    let mut b = draft("王建军", boss);
+    b.mobile = Some("13900005678".into());
+    let b = put(store, &b).await?;
+    let mut c = draft("赵六", boss);
+    c.employer = Some("西湖旅游集团".into());
+    c.landline = Some("0571-87654321".into());
+    let c = put(store, &c).await?;
+    ensure!(search_names(&api, "建国").await? == ["王建国"], "inner fragment");
+    ensure!(search_names(&api, "1234").await? == ["王建国"], "last four");
+    ensure!(search_names(&api, "旅游").await? == ["王建国", "赵六"], "employer fragment");
+    ensure!(search_names(&api, "王建").await? == ["王建军", "王建国"], "leading fragment");
+
+    // An edit replaces the keys: the old name and number find nothing.
+    let (status, body) = api
+        .patch(
+            &format!("/api/v1/customers/{}", a.id),
+            &json!({"version": a.version, "name": "王立国",
+                "mobile": "13900004321", "employer": null}),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    ensure!(search_names(&api, "建国").await?.is_empty(), "old fragment");
+    ensure!(search_names(&api, "1234").await?.is_empty(), "old number");
+    ensure!(search_names(&api, "立国").await? == ["王立国"], "new fragment");
+    ensure!(search_names(&api, "4321").await? == ["王立国", "赵六"], "new number and the landline");
+    ensure!(search_names(&api, "旅游").await? == ["赵六"], "employer removed");
+    let stale: Vec<_> =
+        index_keys(store).await?.into_iter().filter(|(k, id)| *id == a.id.0 && k.contains("建国")).collect();
+    ensure!(stale.is_empty(), "no stale keys: {stale:?}");
+
+    // Merged customers are found through their survivor only.
+    let a = get(store, a.id).await?;
+    {
+        let mut tx = store.begin().await?;
+        let s = store::customer_merge::MergeSide { id: a.id, version: a.version };
+        let d = store::customer_merge::MergeSide { id: b.id, version: b.version };
+        store::customer_merge::merge(&mut tx, &system(), &all(boss), s, d, &BTreeMap::new()).await?;
+        tx.commit().await?;
+    }
+    ensure!(search_names(&api, "建军").await?.is_empty(), "the merged record is not listed");
+    ensure!(search_names(&api, "立国").await? == ["王立国"], "the survivor is");
+
+    // Erasure leaves nothing to find by.
+    let body = json!({"requested_by": "本人", "reason": "要求删除", "decision": "approve", "decision_note": "已核实"});
+    let (status, out) = api.post(&format!("/api/v1/customers/{}/erasure", a.id), &body).await?;
+    ensure!(status == StatusCode::CREATED, "{status} {out}");
+    ensure!(search_names(&api, "立国").await?.is_empty(), "erased name");
+    ensure!(search_names(&api, "4321").await? == ["赵六"], "erased number");
+    ensure!(search_names(&api, &a.code).await?.len() == 1, "still found by its code for finance");
+
+    // An emptied index (an archive from before it, or a changed key rule)
+    // is rebuilt on start with exactly the keys the writers keep.
+    let kept = index_keys(store).await?;
+    ensure!(kept.iter().any(|(_, id)| *id == c.id.0), "赵六 is indexed");
+    sqlx::query("DELETE FROM customer_search").execute(store.pool()).await?;
+    ensure!(search_names(&api, "赵六").await?.is_empty(), "nothing without the index");
+    store.migrate().await?;
+    ensure!(index_keys(store).await? == kept, "rebuilt exactly");
+    ensure!(search_names(&api, "旅游").await? == ["赵六"], "found again");
     Ok(())
 }

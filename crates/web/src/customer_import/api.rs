@@ -136,6 +136,7 @@ pub(super) async fn import(
     let mut opts = import_options(&state, &req, q.owner.as_deref()).await?;
     opts.dry_run = q.dry_run.unwrap_or(false);
     opts.keep_ok_rows = true;
+    opts.source = "API upload".into();
     if let Some(m) = q.mapping.as_deref() {
         opts.mapping = ci::parse_mapping(m).map_err(|e| super::file_error(e, req.lang))?;
     }

@@ -363,6 +363,7 @@ pub(super) async fn run_submit(
     let mut opts = import_options(&state, &req, None).await?;
     opts.keep_ok_rows = false;
     opts.columns = staged.columns.clone();
+    opts.source = staged.file_name.clone();
     let report = run_import(&state, &req, &sheet, &opts).await?;
     staged.result = Some(report);
     staging::save(&state.store, &token, &staged).await?;

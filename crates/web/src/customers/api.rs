@@ -202,8 +202,11 @@ struct CustomerList {
     items: Vec<CustomerOut>,
     /// The next page number; `null` on the last page.
     next: Option<i64>,
-    /// How many customers match in all.
+    /// How many customers match in all; for a search (`q`) that finds many,
+    /// an estimate (at most 5,000, where the pages stop: refine the search).
     total: i64,
+    /// Whether `total` is an estimate.
+    total_estimated: bool,
     page: i64,
     per_page: i64,
 }
@@ -231,6 +234,7 @@ async fn api_list(
         items,
         next: found.next_page,
         total: found.total,
+        total_estimated: found.total_estimated,
         page: filter.page.max(1),
         per_page: filter.per_page,
     }))

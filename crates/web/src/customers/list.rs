@@ -67,6 +67,7 @@ struct ListPage {
     q: ListQuery,
     rows: Vec<Row>,
     total: i64,
+    total_estimated: bool,
     page: i64,
     prev_href: Option<String>,
     next_href: Option<String>,
@@ -223,6 +224,7 @@ async fn list_page(State(state): State<AppState>, req: Req, RawQuery(raw): RawQu
     let mut names = Names::default();
     let mut rows = Vec::new();
     let (mut total, mut page, mut prev_href, mut next_href) = (0, 1, None, None);
+    let mut total_estimated = false;
     if let Some((found, p)) = found {
         for c in found.items {
             let owner = names.of(&state, c.data.owner_id).await?;
@@ -237,6 +239,7 @@ async fn list_page(State(state): State<AppState>, req: Req, RawQuery(raw): RawQu
             });
         }
         total = found.total;
+        total_estimated = found.total_estimated;
         page = p;
         next_href = found.next_page.map(|n| format!("/customers?{}", q.with("page", &n.to_string()).to_query_string()));
         prev_href = (p > 1).then(|| format!("/customers?{}", q.with("page", &(p - 1).to_string()).to_query_string()));
@@ -289,6 +292,7 @@ async fn list_page(State(state): State<AppState>, req: Req, RawQuery(raw): RawQu
         q,
         rows,
         total,
+        total_estimated,
         page,
         prev_href,
         next_href,

@@ -513,6 +513,8 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("customers.timeline.kind", "类型", "Kind"),
     ("customers.title", "客户档案", "Customers"),
     ("customers.total", "符合条件的客户", "Matching customers"),
+    ("customers.about", "约", "about"),
+    ("customers.refine", "结果较多，请输入更多字以缩小范围", "many matches: type more to narrow the search"),
     ("customers.value_card", "客户价值", "Customer value"),
     ("customers.value_pending", "价值评分将随价值引擎上线", "Scores arrive with the value engine"),
     ("customers.view_restored", "已恢复您上次的列表视图。", "Your last view of the list was restored."),

@@ -1,0 +1,17 @@
+-- The search box's index: every suffix of a customer's name and employer,
+-- the digits of each phone last digit first, and second surname readings,
+-- each prefixed with a one-letter tag (see domain::customer::fragment_keys).
+-- A fragment, or the last digits of a phone, is then a prefix search here
+-- instead of a scan of every customer. Filled by the application (the keys
+-- need pinyin); an existing archive is indexed on the first start. Keys
+-- are removed by recomputing them from the old values, so there is no
+-- second index by customer.
+
+CREATE TABLE customer_search (
+    k            TEXT NOT NULL,
+    customer_id  INTEGER NOT NULL REFERENCES customers(id),
+    PRIMARY KEY (k, customer_id)
+) WITHOUT ROWID;
+
+-- Merged customers are found through their survivor.
+CREATE INDEX customers_merged_into ON customers(merged_into_id) WHERE merged_into_id IS NOT NULL;
