@@ -38,11 +38,23 @@ pub enum Permission {
     CustomersPrivacy,
     /// Define custom fields and required fields of customers.
     CustomersConfigure,
+    /// See the resource library, suppliers, products and departures.
+    CatalogRead,
+    /// Edit the resource library, suppliers, products and departures.
+    CatalogWrite,
+    /// See opportunities, quotes and orders (within the scope).
+    SalesRead,
+    /// Create and change opportunities, quotes and orders, book seats.
+    SalesWrite,
+    /// See receivables, receipts, balances, aging and statements.
+    FinanceRead,
+    /// Record receipts and refunds (the finance role).
+    FinanceWrite,
 }
 
 impl Permission {
     /// Every permission, in the order the role editor shows them.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 19] = [
         Permission::DashboardView,
         Permission::UsersManage,
         Permission::SettingsManage,
@@ -56,6 +68,12 @@ impl Permission {
         Permission::CustomersPii,
         Permission::CustomersPrivacy,
         Permission::CustomersConfigure,
+        Permission::CatalogRead,
+        Permission::CatalogWrite,
+        Permission::SalesRead,
+        Permission::SalesWrite,
+        Permission::FinanceRead,
+        Permission::FinanceWrite,
     ];
 
     /// The stable code stored in the database and named in the API document.
@@ -74,6 +92,12 @@ impl Permission {
             Permission::CustomersPii => "customers.pii",
             Permission::CustomersPrivacy => "customers.privacy",
             Permission::CustomersConfigure => "customers.configure",
+            Permission::CatalogRead => "catalog.read",
+            Permission::CatalogWrite => "catalog.write",
+            Permission::SalesRead => "sales.read",
+            Permission::SalesWrite => "sales.write",
+            Permission::FinanceRead => "finance.read",
+            Permission::FinanceWrite => "finance.write",
         }
     }
 
@@ -91,6 +115,8 @@ impl Permission {
                 | Permission::UsersManage
                 | Permission::SettingsManage
                 | Permission::CustomersConfigure
+                | Permission::CatalogRead
+                | Permission::CatalogWrite
         )
     }
 }
@@ -188,6 +214,12 @@ pub fn default_grants(role_code: &str) -> Grants {
             (CustomersPii, Scope::All),
             (CustomersPrivacy, Scope::All),
             (CustomersConfigure, Scope::All),
+            (CatalogRead, Scope::All),
+            (CatalogWrite, Scope::All),
+            (SalesRead, Scope::All),
+            (SalesWrite, Scope::All),
+            (FinanceRead, Scope::All),
+            (FinanceWrite, Scope::All),
         ],
         "manager" => &[
             (DashboardView, Scope::All),
@@ -199,6 +231,11 @@ pub fn default_grants(role_code: &str) -> Grants {
             (CustomersReassign, Scope::Team),
             (CustomersMerge, Scope::Team),
             (CustomersPii, Scope::Team),
+            (CatalogRead, Scope::All),
+            (CatalogWrite, Scope::All),
+            (SalesRead, Scope::Team),
+            (SalesWrite, Scope::Team),
+            (FinanceRead, Scope::Team),
         ],
         // Salespeople work their own customers.
         "sales" => &[
@@ -206,18 +243,48 @@ pub fn default_grants(role_code: &str) -> Grants {
             (CustomersRead, Scope::Own),
             (CustomersWrite, Scope::Own),
             (CustomersPii, Scope::Own),
+            (CatalogRead, Scope::All),
+            (SalesRead, Scope::Own),
+            (SalesWrite, Scope::Own),
+            (FinanceRead, Scope::Own),
         ],
-        // Operators need every traveller's documents for manifests.
-        "operator" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All), (CustomersPii, Scope::All)],
+        // Operators need every traveller's documents for manifests, and run
+        // the catalogue and departures.
+        "operator" => &[
+            (DashboardView, Scope::All),
+            (CustomersRead, Scope::All),
+            (CustomersPii, Scope::All),
+            (CatalogRead, Scope::All),
+            (CatalogWrite, Scope::All),
+            (SalesRead, Scope::All),
+        ],
         // Service answers whoever calls and records what was said.
-        "service" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All), (CustomersWrite, Scope::All)],
-        "finance" => &[(DashboardView, Scope::All), (CustomersRead, Scope::All)],
-        // The front desk registers guests' documents at check-in.
+        "service" => &[
+            (DashboardView, Scope::All),
+            (CustomersRead, Scope::All),
+            (CustomersWrite, Scope::All),
+            (CatalogRead, Scope::All),
+            (SalesRead, Scope::All),
+        ],
+        // Finance records money; it sees every order it is owed for.
+        "finance" => &[
+            (DashboardView, Scope::All),
+            (CustomersRead, Scope::All),
+            (CatalogRead, Scope::All),
+            (SalesRead, Scope::All),
+            (FinanceRead, Scope::All),
+            (FinanceWrite, Scope::All),
+        ],
+        // The front desk registers guests' documents at check-in and books
+        // their stays.
         "front_desk" => &[
             (DashboardView, Scope::All),
             (CustomersRead, Scope::All),
             (CustomersWrite, Scope::All),
             (CustomersPii, Scope::All),
+            (CatalogRead, Scope::All),
+            (SalesRead, Scope::All),
+            (SalesWrite, Scope::All),
         ],
         _ => &[],
     };
@@ -253,6 +320,18 @@ mod tests {
             assert!(g.has(Permission::DashboardView), "{role}");
         }
         assert_eq!(default_grants("manager").scope(Permission::AuditView), Some(Scope::Team));
+    }
+
+    #[test]
+    fn only_finance_and_admin_record_money() {
+        for role in BUILTIN_ROLES {
+            assert_eq!(
+                default_grants(role).has(Permission::FinanceWrite),
+                matches!(role, "finance" | "admin"),
+                "{role}"
+            );
+        }
+        assert_eq!(default_grants("sales").scope(Permission::SalesWrite), Some(Scope::Own));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod customer;
 pub mod ids;
 pub mod money;
 pub mod password;
+pub mod travel;
 pub mod user;
 pub mod validation;
 

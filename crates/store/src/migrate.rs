@@ -109,34 +109,39 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::access::{default_grants, Permission, Scope, BUILTIN_ROLES};
+    use domain::access::{default_grants, BUILTIN_ROLES};
 
-    /// Existing installations get the customer permissions from migration
-    /// 0002; new ones from the role defaults. Both must grant the same.
+    /// Existing installations get the permissions of each area from the
+    /// migration that brings the area (customers: 0002; catalogue, sales and
+    /// finance: 0004); new ones from the role defaults. Both must grant the
+    /// same.
     #[test]
     fn migration_grants_match_the_role_defaults() {
-        for sql in [MIGRATIONS[1].sqlite, MIGRATIONS[1].postgres] {
-            let mut from_sql = std::collections::BTreeSet::new();
-            for line in sql.lines().filter(|l| l.contains("SELECT '") && l.contains("customers.")) {
-                let quoted: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
-                assert_eq!(quoted.len(), 3, "{line}");
-                from_sql.insert((quoted[0].to_string(), quoted[1].to_string(), quoted[2].to_string()));
-            }
-            let mut from_defaults = std::collections::BTreeSet::new();
-            for role in BUILTIN_ROLES {
-                for (p, s) in default_grants(role).0 {
-                    if p.code().starts_with("customers.") {
-                        from_defaults.insert((role.to_string(), p.code().to_string(), s.code().to_string()));
+        let areas: [(usize, &[&str]); 2] = [(1, &["customers."]), (3, &["catalog.", "sales.", "finance."])];
+        for (index, prefixes) in areas {
+            let of_area = |code: &str| prefixes.iter().any(|p| code.starts_with(p));
+            for sql in [MIGRATIONS[index].sqlite, MIGRATIONS[index].postgres] {
+                let mut from_sql = std::collections::BTreeSet::new();
+                for line in sql.lines().filter(|l| l.contains("SELECT '")) {
+                    let quoted: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+                    assert_eq!(quoted.len(), 3, "{line}");
+                    assert!(of_area(quoted[1]), "{line}");
+                    from_sql.insert((quoted[0].to_string(), quoted[1].to_string(), quoted[2].to_string()));
+                }
+                let mut from_defaults = std::collections::BTreeSet::new();
+                for role in BUILTIN_ROLES {
+                    for (p, s) in default_grants(role).0 {
+                        if of_area(p.code()) {
+                            from_defaults.insert((role.to_string(), p.code().to_string(), s.code().to_string()));
+                        }
                     }
                 }
+                assert_eq!(from_sql, from_defaults, "{}", MIGRATIONS[index].name);
             }
-            assert_eq!(from_sql, from_defaults);
-            assert!(from_sql.contains(&(
-                "sales".into(),
-                Permission::CustomersRead.code().into(),
-                Scope::Own.code().into()
-            )));
         }
+        let customers = MIGRATIONS[1].sqlite;
+        assert!(customers.contains("SELECT 'sales', 'customers.read', 'own'"));
+        assert!(MIGRATIONS[3].postgres.contains("SELECT 'finance', 'finance.write', 'all'"));
     }
 
     #[test]
@@ -144,6 +149,7 @@ mod tests {
         let names = migration_names();
         assert_eq!(names[0], "0001_platform");
         assert_eq!(names[1], "0002_customers");
+        assert_eq!(names[3], "0004_travel");
         assert_eq!(latest_version(), names.len() as i64);
     }
 }
