@@ -58,3 +58,43 @@ typed_id!(
     /// A customer's travel intention.
     IntentionId
 );
+typed_id!(
+    /// A supplier: ground handler, hotel, carrier …
+    SupplierId
+);
+typed_id!(
+    /// An entry of the resource library: attraction, accommodation, transport or route.
+    ResourceId
+);
+typed_id!(
+    /// A product the agency sells.
+    ProductId
+);
+typed_id!(
+    /// A tour departure (团期) of a product.
+    DepartureId
+);
+typed_id!(
+    /// A sales opportunity (商机).
+    OpportunityId
+);
+typed_id!(
+    /// A quote (报价单) with its versions.
+    QuoteId
+);
+typed_id!(
+    /// An order (订单), a hotel stay included.
+    OrderId
+);
+typed_id!(
+    /// A traveller on an order.
+    TravellerId
+);
+typed_id!(
+    /// A hotel stay's charge at an outlet.
+    ChargeId
+);
+typed_id!(
+    /// A receipt or refund against an order.
+    ReceiptId
+);

@@ -31,8 +31,16 @@ use std::collections::{BTreeMap, HashMap};
 ///
 /// Value evaluations (盘点) are history of each record and stay where they
 /// are; the next evaluation run scores the survivor with everything it now has.
-const MOVED: &[(&str, &str)] =
-    &[("interactions", "customer_id"), ("customer_intentions", "customer_id"), ("pii_requests", "customer_id")];
+const MOVED: &[(&str, &str)] = &[
+    ("interactions", "customer_id"),
+    ("customer_intentions", "customer_id"),
+    ("pii_requests", "customer_id"),
+    ("opportunities", "customer_id"),
+    ("quotes", "customer_id"),
+    ("orders", "customer_id"),
+    ("order_travellers", "customer_id"),
+    ("receipts", "customer_id"),
+];
 
 /// The change of the survivor's merge audit row that lists, by id, every
 /// record merged in (the duplicate and what had been merged into it).

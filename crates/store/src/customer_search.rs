@@ -207,7 +207,7 @@ impl Search {
         }
         if let Some(l) = &self.letters {
             out.push(column_range("name_pinyin", l));
-            out.push(self.initials(l, column_range, equal));
+            out.push(column_range("name_initials", l));
             out.push(key_range(format!("{KEY_READING}{l}")));
         }
         if let Some(d) = &self.digits {
@@ -224,16 +224,6 @@ impl Search {
             out.push(equal("passport_hash", h));
         }
         out
-    }
-
-    /// Initials match exactly when two letters or fewer are typed (`zs` is
-    /// 张三 and 赵爽, not every 张树X), from the start otherwise.
-    fn initials(&self, l: &str, range: impl Fn(&str, &str) -> Sql, equal: impl Fn(&str, &str) -> Sql) -> Sql {
-        if l.len() <= 2 {
-            equal("name_initials", l)
-        } else {
-            range("name_initials", l)
-        }
     }
 
     /// Appends ` AND c.id IN (…)`: every customer one of the ways finds.
@@ -259,11 +249,7 @@ impl Search {
         }
         if let Some(l) = &self.letters {
             sql.push(" OR c.name_pinyin LIKE ").bind(format!("{l}%"));
-            if l.len() <= 2 {
-                sql.push(" OR c.name_initials = ").bind(l.as_str());
-            } else {
-                sql.push(" OR c.name_initials LIKE ").bind(format!("{l}%"));
-            }
+            sql.push(" OR c.name_initials LIKE ").bind(format!("{l}%"));
         }
         if let Some(d) = &self.digits {
             let tail = format!("%{d}");

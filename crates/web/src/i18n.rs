@@ -66,7 +66,7 @@ impl Lang {
 }
 
 /// Each area keeps its own texts next to its code; they are merged here.
-fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 8] {
+fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 12] {
     [
         TEXTS,
         crate::account::TEXTS,
@@ -76,6 +76,10 @@ fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 8] {
         crate::customers::TEXTS,
         crate::customer_import::TEXTS,
         crate::customer_admin::TEXTS,
+        crate::catalog::TEXTS,
+        crate::sales::TEXTS,
+        crate::orders::TEXTS,
+        crate::finance::TEXTS,
     ]
 }
 
@@ -199,6 +203,8 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("customers.link_duplicates", "查找重复客户", "Find duplicates"),
     ("customers.link_privacy", "个人信息权利", "Personal-data rights"),
     ("customers.link_reassign", "调整归属", "Reassign"),
+    ("perm.catalog.read", "查看资源库、产品和团期", "See the resource library, products and departures"),
+    ("perm.catalog.write", "维护资源库、产品和团期", "Edit the resource library, products and departures"),
     ("perm.customers.read", "查看客户档案", "See customers"),
     ("perm.customers.write", "新建和修改客户、记录接触", "Create and edit customers, record contacts"),
     ("perm.customers.export", "导出客户名单", "Export customer lists"),
@@ -207,6 +213,10 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("perm.customers.pii", "查看完整证件号码", "See full ID and passport numbers"),
     ("perm.customers.privacy", "处理个人信息请求（导出、删除）", "Handle personal-data requests (export, erasure)"),
     ("perm.customers.configure", "配置客户字段", "Configure customer fields"),
+    ("perm.sales.read", "查看商机、报价和订单", "See opportunities, quotes and orders"),
+    ("perm.sales.write", "新建和修改商机、报价和订单", "Create and change opportunities, quotes and orders"),
+    ("perm.finance.read", "查看应收、收款和报表", "See receivables, receipts and statements"),
+    ("perm.finance.write", "登记收款和退款", "Record receipts and refunds"),
     ("profile.address", "地址", "Address"),
     ("profile.email", "邮箱", "E-mail"),
     ("profile.license_no", "旅行社业务经营许可证号", "Travel agency licence no."),

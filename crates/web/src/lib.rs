@@ -11,16 +11,20 @@ mod account;
 mod admin;
 mod audit;
 mod auth;
+mod catalog;
 mod ctx;
 mod customer_admin;
 mod customer_import;
 mod customers;
 mod dashboard;
 pub mod error;
+mod finance;
 mod health;
 pub mod i18n;
 mod json;
+mod orders;
 mod page;
+mod sales;
 mod settings;
 
 use axum::extract::DefaultBodyLimit;
@@ -124,6 +128,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(customers::router())
         .merge(customer_import::router())
         .merge(customer_admin::router())
+        .merge(catalog::router())
+        .merge(sales::router())
+        .merge(orders::router())
+        .merge(finance::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -25,6 +25,12 @@ pub struct NavItem {
 const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/", "nav.dashboard", Some(Permission::DashboardView)),
     ("/customers", "nav.customers", Some(Permission::CustomersRead)),
+    ("/opportunities", "nav.opportunities", Some(Permission::SalesRead)),
+    ("/orders", "nav.orders", Some(Permission::SalesRead)),
+    ("/departures", "nav.departures", Some(Permission::CatalogRead)),
+    ("/products", "nav.products", Some(Permission::CatalogRead)),
+    ("/resources", "nav.resources", Some(Permission::CatalogRead)),
+    ("/finance", "nav.finance", Some(Permission::FinanceRead)),
     ("/admin/users", "nav.users", Some(Permission::UsersManage)),
     ("/admin/teams", "nav.teams", Some(Permission::UsersManage)),
     ("/admin/roles", "nav.roles", Some(Permission::UsersManage)),

@@ -14,12 +14,16 @@ mod account;
 mod admin;
 mod audit;
 mod browser;
+mod catalog;
 mod customer_admin;
 mod customer_import;
 mod customers;
+mod finance;
 mod harness;
+mod orders;
 mod platform;
 mod process;
+mod sales;
 mod settings;
 
 use harness::{Engine, Story, TestApp};
@@ -59,6 +63,10 @@ fn main() -> ExitCode {
         ("customers", customers::stories()),
         ("customer_import", customer_import::stories()),
         ("customer_admin", customer_admin::stories()),
+        ("catalog", catalog::stories()),
+        ("sales", sales::stories()),
+        ("orders", orders::stories()),
+        ("finance", finance::stories()),
     ];
     let mut trials = Vec::new();
     for (module, stories) in modules {

@@ -1,0 +1,1 @@
+//! Sales opportunities (商机) and their stages.

@@ -1,0 +1,1 @@
+//! Orders (订单) with travellers, hotel stays and charges.

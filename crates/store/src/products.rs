@@ -1,0 +1,1 @@
+//! Products the agency sells.

@@ -1,0 +1,1 @@
+//! Quotes (报价单): every revision kept as a version.

@@ -1,0 +1,1 @@
+//! The resource library (attractions, accommodations, transport, routes) and suppliers.
