@@ -9,7 +9,7 @@
 
 use crate::{now_ms, Result, StoreError, Tx};
 use domain::ids::DepartureId;
-use domain::travel::departure::SeatsError;
+use domain::travel::departure::{DepartureStatus, SeatsError};
 use domain::FieldErrors;
 
 /// Takes `seats` seats of departure `id` if that many are left and it takes
@@ -41,7 +41,10 @@ pub async fn book_seats(tx: &mut Tx, id: DepartureId, seats: i64) -> Result<i64>
             .await?;
     match row {
         None => Err(StoreError::NotFound),
-        Some((_, _, status)) if status != "open" && status != "full" => Err(seats_error(SeatsError::NotOpen)),
+        Some((_, _, status)) if status != "open" && status != "full" => {
+            let status = DepartureStatus::from_code(&status).unwrap_or(DepartureStatus::Planning);
+            Err(seats_error(SeatsError::NotOpen(status)))
+        }
         Some((capacity, booked, _)) => Err(seats_error(SeatsError::Overbooked {
             wanted: u32::try_from(seats).unwrap_or(u32::MAX),
             left: u32::try_from(capacity - booked).unwrap_or(0),
