@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_customer_search.sql"),
         postgres: include_str!("../migrations/postgres/0003_customer_search.sql"),
     },
+    Migration {
+        version: 4,
+        name: "travel",
+        sqlite: include_str!("../migrations/sqlite/0004_travel.sql"),
+        postgres: include_str!("../migrations/postgres/0004_travel.sql"),
+    },
 ];
 
 /// The names of every migration this build knows, in order (`0001_platform` …).
