@@ -1495,9 +1495,13 @@ pub struct TimelineItem {
     pub actor: Option<String>,
 }
 
-/// The customer's timeline, newest first: interactions and every recorded
-/// change (edits, contacts, intentions, reassignments, merges, reveals).
-/// `kinds` limits it to those kinds when not empty.
+/// The kinds of [`timeline`] entries, in the order filters show them.
+pub const TIMELINE_KINDS: [&str; 6] = ["interaction", "order", "receipt", "quote", "opportunity", "change"];
+
+/// The customer's timeline, newest first: interactions; orders (its own and
+/// those it travels on), receipts and refunds, quotes and opportunities;
+/// and every recorded change (edits, contacts, intentions, reassignments,
+/// merges, reveals). `kinds` limits it to those kinds when not empty.
 pub async fn timeline(store: &Store, id: CustomerId, kinds: &[&str], limit: i64) -> Result<Vec<TimelineItem>> {
     let mut items = Vec::new();
     let want = |k: &str| kinds.is_empty() || kinds.contains(&k);
@@ -1535,7 +1539,129 @@ pub async fn timeline(store: &Store, id: CustomerId, kinds: &[&str], limit: i64)
             });
         }
     }
+    if want("order") {
+        // An imported order happened on its order date, not when it was loaded.
+        let rows = sqlx::query(
+            "SELECT o.order_no, o.product_type, o.destination, o.status, o.amount, o.order_date, o.travel_date, \
+             o.created_at, o.imported, u.display_name, o.customer_id FROM orders o LEFT JOIN users u ON u.id = o.owner_id \
+             WHERE o.customer_id = $1 OR o.id IN (SELECT t.order_id FROM order_travellers t WHERE t.customer_id = $1) \
+             ORDER BY o.id DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+        for r in rows {
+            let imported: i64 = r.try_get("imported")?;
+            let order_date: String = r.try_get("order_date")?;
+            let at = if imported == 1 { date_ms(&order_date) } else { None };
+            let own = r.try_get::<i64, _>("customer_id")? == id.0;
+            let travel: Option<String> = r.try_get("travel_date")?;
+            let destination: Option<String> = r.try_get("destination")?;
+            items.push(TimelineItem {
+                at: at.unwrap_or(r.try_get("created_at")?),
+                kind: "order".into(),
+                title: format!(
+                    "{} {}",
+                    r.try_get::<String, _>("order_no")?,
+                    destination.unwrap_or_else(|| r.try_get::<String, _>("product_type").unwrap_or_default())
+                ),
+                detail: format!(
+                    "{} · ¥{} · {}{}{}",
+                    r.try_get::<String, _>("status")?,
+                    domain::money::Money(r.try_get("amount")?),
+                    order_date,
+                    travel.map(|t| format!(" → {t}")).unwrap_or_default(),
+                    if own { "" } else { " · traveller" }
+                ),
+                actor: r.try_get("display_name")?,
+            });
+        }
+    }
+    if want("receipt") {
+        let rows = sqlx::query(
+            "SELECT r.receipt_no, r.kind, r.method, r.amount, r.received_on, r.created_at, r.imported, o.order_no, \
+             u.display_name FROM receipts r JOIN orders o ON o.id = r.order_id LEFT JOIN users u ON u.id = r.created_by \
+             WHERE r.customer_id = $1 ORDER BY r.id DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+        for r in rows {
+            let received_on: String = r.try_get("received_on")?;
+            let at = if r.try_get::<i64, _>("imported")? == 1 { date_ms(&received_on) } else { None };
+            items.push(TimelineItem {
+                at: at.unwrap_or(r.try_get("created_at")?),
+                kind: "receipt".into(),
+                title: format!("{} {}", r.try_get::<String, _>("receipt_no")?, r.try_get::<String, _>("order_no")?),
+                detail: format!(
+                    "{} · {} · ¥{} · {received_on}",
+                    r.try_get::<String, _>("kind")?,
+                    r.try_get::<String, _>("method")?,
+                    domain::money::Money(r.try_get("amount")?)
+                ),
+                actor: r.try_get("display_name")?,
+            });
+        }
+    }
+    if want("quote") {
+        let rows = sqlx::query(
+            "SELECT q.number, q.title, q.status, q.current_version, q.total, q.created_at, u.display_name \
+             FROM quotes q LEFT JOIN users u ON u.id = q.owner_id WHERE q.customer_id = $1 ORDER BY q.id DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+        for r in rows {
+            items.push(TimelineItem {
+                at: r.try_get("created_at")?,
+                kind: "quote".into(),
+                title: format!("{} {}", r.try_get::<String, _>("number")?, r.try_get::<String, _>("title")?),
+                detail: format!(
+                    "{} · v{} · ¥{}",
+                    r.try_get::<String, _>("status")?,
+                    r.try_get::<i64, _>("current_version")?,
+                    domain::money::Money(r.try_get("total")?)
+                ),
+                actor: r.try_get("display_name")?,
+            });
+        }
+    }
+    if want("opportunity") {
+        let rows = sqlx::query(
+            "SELECT o.title, o.stage, o.expected_value, o.close_date, o.created_at, u.display_name \
+             FROM opportunities o LEFT JOIN users u ON u.id = o.owner_id WHERE o.customer_id = $1 \
+             ORDER BY o.id DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+        for r in rows {
+            let close: Option<String> = r.try_get("close_date")?;
+            items.push(TimelineItem {
+                at: r.try_get("created_at")?,
+                kind: "opportunity".into(),
+                title: r.try_get("title")?,
+                detail: format!(
+                    "{} · ¥{}{}",
+                    r.try_get::<String, _>("stage")?,
+                    domain::money::Money(r.try_get("expected_value")?),
+                    close.map(|c| format!(" · {c}")).unwrap_or_default()
+                ),
+                actor: r.try_get("display_name")?,
+            });
+        }
+    }
     items.sort_by_key(|i| std::cmp::Reverse(i.at));
     items.truncate(limit as usize);
     Ok(items)
+}
+
+/// Midnight in China (UTC+8) of an ISO date, as epoch milliseconds.
+fn date_ms(date: &str) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - 8 * 3_600_000)
 }

@@ -27,6 +27,7 @@ pub fn stories() -> Vec<Story> {
         story("sales_see_their_own_managers_their_team_service_everyone", visibility),
         story("stale_versions_get_409_and_change_nothing", stale_versions),
         story("interactions_move_last_contact_and_join_the_timeline", interactions_and_timeline),
+        story("orders_payments_quotes_and_opportunities_join_the_timeline", business_on_the_timeline),
         story("a_front_desk_preference_updates_the_one_profile", front_desk_preference),
         story("contacts_and_intentions", contacts_and_intentions),
         story("likely_duplicates_are_shown_before_saving", duplicates),
@@ -1366,4 +1367,98 @@ async fn browser_create_and_find(app: TestApp) -> Result<()> {
     .await;
     let _ = c.close().await;
     result
+}
+
+/// The timeline reads the business records of a customer, whoever made
+/// them: here written straight into their tables, as an import would.
+async fn business_on_the_timeline(app: TestApp) -> Result<()> {
+    let api = admin(&app).await?;
+    let c = create(&api, json!({"kind": "individual", "name": "钱七"})).await?;
+    let cid = c["id"].as_i64().context("id")?;
+    let friend = create(&api, json!({"kind": "individual", "name": "孙八"})).await?;
+    let fid = friend["id"].as_i64().context("id")?;
+    let owner: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'boss'").fetch_one(app.store.pool()).await?;
+    let pool = app.store.pool();
+    sqlx::query(
+        "INSERT INTO opportunities (customer_id, title, stage, expected_value, close_date, owner_id, created_at, updated_at) \
+         VALUES ($1, '三亚亲子游', 'quoted', 1200000, '2026-12-20', $2, 1000, 1000)",
+    )
+    .bind(cid)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO quotes (number, customer_id, title, status, current_version, total, owner_id, created_at, updated_at) \
+         VALUES ('Q2026-000001', $1, '三亚五日', 'sent', 2, 1180000, $2, 2000, 2000)",
+    )
+    .bind(cid)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    // An order imported from the old system happened on its order date.
+    let order: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (order_no, customer_id, product_type, destination, order_date, travel_date, amount, status, \
+         owner_id, imported, created_at, updated_at) VALUES ('D2019-000007', $1, 'international', '曼谷', '2019-05-01', \
+         '2019-06-01', 880000, 'completed', $2, 1, 9000000000000, 9000000000000) RETURNING id",
+    )
+    .bind(cid)
+    .bind(owner)
+    .fetch_one(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO receipts (receipt_no, order_id, customer_id, kind, method, amount, received_on, created_by, \
+         created_at, updated_at) VALUES ('R2026-000001', $1, $2, 'receipt', 'wechat_pay', 300000, '2026-11-30', $3, 3000, 3000)",
+    )
+    .bind(order)
+    .bind(cid)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    // 孙八 travels on 钱七's order.
+    sqlx::query(
+        "INSERT INTO order_travellers (order_id, customer_id, created_at, updated_at) VALUES ($1, $2, 3000, 3000)",
+    )
+    .bind(order)
+    .bind(fid)
+    .execute(pool)
+    .await?;
+
+    let (s, t) = api.get(&format!("/api/v1/customers/{cid}/timeline")).await?;
+    ensure!(s == StatusCode::OK, "{s} {t}");
+    let items = t["items"].as_array().context("items")?;
+    let find = |kind: &str| items.iter().find(|x| x["kind"] == kind).cloned();
+    let o = find("order").context("an order entry")?;
+    ensure!(o["title"].as_str().is_some_and(|x| x.contains("D2019-000007") && x.contains("曼谷")), "{o}");
+    ensure!(o["detail"].as_str().is_some_and(|d| d.contains("8800.00") && d.contains("2019-05-01")), "{o}");
+    ensure!(
+        o["at"].as_str().is_some_and(|a| a.starts_with("2019-04-30T16:00:00") || a.starts_with("2019-05-01")),
+        "{o}"
+    );
+    let r = find("receipt").context("a receipt entry")?;
+    ensure!(r["detail"].as_str().is_some_and(|d| d.contains("3000.00") && d.contains("wechat_pay")), "{r}");
+    let q = find("quote").context("a quote entry")?;
+    ensure!(
+        q["title"].as_str().is_some_and(|x| x.contains("Q2026-000001"))
+            && q["detail"].as_str().is_some_and(|d| d.contains("v2")),
+        "{q}"
+    );
+    let op = find("opportunity").context("an opportunity entry")?;
+    ensure!(op["title"] == "三亚亲子游", "{op}");
+    let (_, only) = api.get(&format!("/api/v1/customers/{cid}/timeline?kind=order")).await?;
+    ensure!(only["items"].as_array().is_some_and(|a| a.len() == 1 && a[0]["kind"] == "order"), "{only}");
+    // The traveller sees the trip too.
+    let (_, theirs) = api.get(&format!("/api/v1/customers/{fid}/timeline?kind=order")).await?;
+    ensure!(
+        theirs["items"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1 && a[0]["detail"].as_str().is_some_and(|d| d.contains("traveller"))),
+        "{theirs}"
+    );
+    // The page offers the new filters in Chinese.
+    let (_, mut page) = browser_as(&app, "desk2", "admin", "zh-CN").await?;
+    let (s, html) = page.get(&format!("/customers/{cid}?kind=receipt")).await?;
+    ensure!(s == StatusCode::OK && html.contains("R2026-000001") && !html.contains("曼谷"), "{s}");
+    ensure!(html.contains("收付款") && html.contains("商机"), "filter labels");
+    Ok(())
 }

@@ -579,24 +579,23 @@ async fn api_reveal(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct TimelineQuery {
-    /// `interaction` or `change`; empty for everything.
+    /// `interaction`, `order`, `receipt`, `quote`, `opportunity` or `change`;
+    /// empty for everything.
     pub kind: Option<String>,
     /// How many entries, 1–500 (default 100).
     pub limit: Option<String>,
 }
 
 /// The timeline kinds a filter accepts.
-pub(crate) const TIMELINE_KINDS: [&str; 2] = ["interaction", "change"];
+pub(crate) use store::customers::TIMELINE_KINDS;
 
 impl TimelineQuery {
     pub(crate) fn kind(&self) -> Result<Option<&'static str>, AppError> {
         match self.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
             None => Ok(None),
-            Some(k) => TIMELINE_KINDS
-                .iter()
-                .find(|t| **t == k)
-                .map(|t| Some(*t))
-                .ok_or_else(|| AppError::field("kind", "invalid_choice", "kind must be interaction or change")),
+            Some(k) => TIMELINE_KINDS.iter().find(|t| **t == k).map(|t| Some(*t)).ok_or_else(|| {
+                AppError::field("kind", "invalid_choice", format!("kind must be one of {}", TIMELINE_KINDS.join(", ")))
+            }),
         }
     }
 

@@ -346,11 +346,7 @@ pub(crate) async fn page(state: &AppState, req: &Req, id: CustomerId, extra: Ext
         .into_iter()
         .map(|t| TimelineRow {
             at: t.at,
-            kind_label: if t.kind == "interaction" {
-                "customers.timeline.interaction"
-            } else {
-                "customers.timeline.change"
-            },
+            kind_label: timeline_label(&t.kind),
             detail: if t.kind == "interaction" { interaction_detail(&t.detail, lang) } else { t.detail },
             kind: t.kind,
             title: t.title,
@@ -358,11 +354,9 @@ pub(crate) async fn page(state: &AppState, req: &Req, id: CustomerId, extra: Ext
         })
         .collect();
     let timeline_kind = extra.timeline_kind.unwrap_or("");
-    let timeline_filters = vec![
-        ("", "common.all", timeline_kind.is_empty()),
-        ("interaction", "customers.timeline.interaction", timeline_kind == "interaction"),
-        ("change", "customers.timeline.change", timeline_kind == "change"),
-    ];
+    let mut timeline_filters = vec![("", "common.all", timeline_kind.is_empty())];
+    timeline_filters
+        .extend(store::customers::TIMELINE_KINDS.iter().map(|k| (*k, timeline_label(k), timeline_kind == *k)));
     let errors = match &extra.problem {
         Some(p) => p.errors(lang, &defs),
         None => Errors::default(),
@@ -454,4 +448,16 @@ async fn reveal_submit(
     let mut r = html.into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+/// The interface text naming a timeline kind.
+fn timeline_label(kind: &str) -> &'static str {
+    match kind {
+        "interaction" => "customers.timeline.interaction",
+        "order" => "customers.timeline.order",
+        "receipt" => "customers.timeline.receipt",
+        "quote" => "customers.timeline.quote",
+        "opportunity" => "customers.timeline.opportunity",
+        _ => "customers.timeline.change",
+    }
 }
