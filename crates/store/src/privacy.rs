@@ -570,6 +570,9 @@ pub async fn export_all(store: &Store, actor: &Actor, vis: &Visibility, id: Cust
     out.insert("intentions".into(), to_json(&customers::intentions(store, id).await?)?);
     out.insert("interactions".into(), to_json(&customers::interactions(store, id, i64::MAX).await?)?);
     out.insert("requests".into(), to_json(&requests(store, id).await?)?);
+    for (key, sql) in BUSINESS {
+        out.insert((*key).into(), rows_json(store, sql, id).await?);
+    }
     out.insert("merged_records".into(), Value::Array(merged));
     out.insert("audit_trail".into(), Value::Array(trail));
     let mut v = Value::Object(out);
@@ -584,6 +587,51 @@ pub async fn export_all(store: &Store, actor: &Actor, vis: &Visibility, id: Cust
     )
     .await?;
     Ok(v)
+}
+
+/// The business records held about a customer, for the full export: what
+/// it bought, paid, was offered and asked about, and the trips it went on.
+const BUSINESS: &[(&str, &str)] = &[
+    ("orders", "SELECT * FROM orders WHERE customer_id = $1 ORDER BY id"),
+    (
+        "trips_as_traveller",
+        "SELECT o.order_no, o.destination, o.travel_date, o.return_date, t.is_child, t.room FROM order_travellers t \
+         JOIN orders o ON o.id = t.order_id WHERE t.customer_id = $1 ORDER BY t.id",
+    ),
+    ("receipts", "SELECT * FROM receipts WHERE customer_id = $1 ORDER BY id"),
+    ("quotes", "SELECT * FROM quotes WHERE customer_id = $1 ORDER BY id"),
+    (
+        "quote_versions",
+        "SELECT v.* FROM quote_versions v JOIN quotes q ON q.id = v.quote_id WHERE q.customer_id = $1 \
+         ORDER BY v.quote_id, v.version_no",
+    ),
+    ("opportunities", "SELECT * FROM opportunities WHERE customer_id = $1 ORDER BY id"),
+];
+
+/// Rows as JSON objects: integers, text (JSON text parsed) or null.
+async fn rows_json(store: &Store, sql: &str, id: CustomerId) -> Result<Value> {
+    use sqlx::Column;
+    let rows = sqlx::query(sql).bind(id.0).fetch_all(store.pool()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut obj = Map::new();
+        for (i, col) in r.columns().iter().enumerate() {
+            let v = if let Ok(Some(n)) = r.try_get::<Option<i64>, _>(i) {
+                json!(n)
+            } else if let Ok(Some(t)) = r.try_get::<Option<String>, _>(i) {
+                if col.name() == "lines" {
+                    serde_json::from_str(&t).unwrap_or(Value::String(t))
+                } else {
+                    Value::String(t)
+                }
+            } else {
+                Value::Null
+            };
+            obj.insert(col.name().to_string(), v);
+        }
+        out.push(Value::Object(obj));
+    }
+    Ok(Value::Array(out))
 }
 
 #[cfg(test)]

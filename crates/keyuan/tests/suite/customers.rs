@@ -1460,5 +1460,17 @@ async fn business_on_the_timeline(app: TestApp) -> Result<()> {
     let (s, html) = page.get(&format!("/customers/{cid}?kind=receipt")).await?;
     ensure!(s == StatusCode::OK && html.contains("R2026-000001") && !html.contains("曼谷"), "{s}");
     ensure!(html.contains("收付款") && html.contains("商机"), "filter labels");
+    // The full personal-data export holds the same business records.
+    let (s, all) = api.get(&format!("/api/v1/customers/{cid}/personal-data")).await?;
+    ensure!(s == StatusCode::OK, "{s} {all}");
+    ensure!(
+        all["orders"][0]["order_no"] == "D2019-000007" && all["orders"][0]["amount"] == 880000,
+        "{}",
+        all["orders"]
+    );
+    ensure!(all["receipts"][0]["receipt_no"] == "R2026-000001", "{}", all["receipts"]);
+    ensure!(all["quotes"][0]["number"] == "Q2026-000001" && all["opportunities"][0]["title"] == "三亚亲子游", "{all}");
+    let (_, theirs) = api.get(&format!("/api/v1/customers/{fid}/personal-data")).await?;
+    ensure!(theirs["trips_as_traveller"][0]["destination"] == "曼谷", "{}", theirs["trips_as_traveller"]);
     Ok(())
 }
