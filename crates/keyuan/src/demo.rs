@@ -263,6 +263,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
         store::users::update(&mut tx, &who, id, u.version, &ch).await?;
     }
     add_customers(&mut tx, store, &user_ids).await?;
+    store::demo::fill_business(&mut tx, store::customer_import::today_in_china()).await?;
     tx.commit().await?;
     Ok(Some(Loaded { staff }))
 }

@@ -18,6 +18,7 @@ pub mod customer_merge;
 pub mod customer_search;
 pub mod customers;
 mod db;
+pub mod demo;
 pub mod departures;
 pub mod jobs;
 pub mod logins;

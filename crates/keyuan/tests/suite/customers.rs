@@ -1321,6 +1321,38 @@ async fn demo_customers(app: TestApp) -> Result<()> {
     let departments: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT department FROM interactions").fetch_all(app.store.pool()).await?;
     ensure!(departments.len() >= 4, "{departments:?}");
+
+    // A year of business: departures every month, orders on them and beside
+    // them, receipts, refunds and some balances still open.
+    let pool = app.store.pool();
+    let months: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT SUBSTR(order_date, 1, 7)) FROM orders").fetch_one(pool).await?;
+    ensure!(months >= 12, "orders in {months} months");
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(pool).await?;
+    ensure!(orders >= 300, "{orders} orders");
+    let kinds: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT product_type) FROM orders").fetch_one(pool).await?;
+    ensure!(kinds >= 6, "{kinds} product types");
+    // Seats sold are exactly the travellers of live orders.
+    let wrong: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM departures d WHERE d.booked <> (SELECT COUNT(*) FROM order_travellers t \
+         JOIN orders o ON o.id = t.order_id WHERE t.departure_id = d.id AND o.status <> 'cancelled')",
+    )
+    .fetch_one(pool)
+    .await?;
+    ensure!(wrong == 0, "{wrong} departures with a wrong seat count");
+    let future: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM departures WHERE status IN ('open', 'full')").fetch_one(pool).await?;
+    ensure!(future >= 5, "{future} departures on sale");
+    // Money adds up: no order received more than it costs, some still owe.
+    let (over, owing): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN paid > amount THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN paid < amount AND status = 'completed' THEN 1 ELSE 0 END), 0) FROM \
+         (SELECT o.amount, o.status, COALESCE(SUM(CASE WHEN r.kind = 'receipt' THEN r.amount ELSE -r.amount END), 0) AS paid \
+          FROM orders o LEFT JOIN receipts r ON r.order_id = o.id GROUP BY o.id, o.amount, o.status) AS b",
+    )
+    .fetch_one(pool)
+    .await?;
+    ensure!(over == 0 && owing > 0, "overpaid {over}, owing {owing}");
     Ok(())
 }
 
