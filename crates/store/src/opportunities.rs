@@ -81,7 +81,8 @@ impl Opportunity {
     }
 }
 
-const SELECT: &str = "SELECT o.*, c.name AS customer_name FROM opportunities o JOIN customers c ON c.id = o.customer_id";
+const SELECT: &str =
+    "SELECT o.*, c.name AS customer_name FROM opportunities o JOIN customers c ON c.id = o.customer_id";
 
 fn from_row(r: &AnyRow) -> Result<Opportunity, sqlx::Error> {
     let opt = |c: &str| r.try_get::<Option<String>, _>(c);
@@ -278,11 +279,18 @@ pub async fn create(tx: &mut Tx, actor: &Actor, customers: &Visibility, d: &Draf
         changes.created(field, v.as_deref(), Sensitivity::Plain);
     }
     changes.created("stage", Some("new"), Sensitivity::Plain);
-    audit::record(tx, actor, Action::Create, "opportunity", &id.to_string(), &format!("opportunity {}", d.title), &changes)
-        .await?;
+    audit::record(
+        tx,
+        actor,
+        Action::Create,
+        "opportunity",
+        &id.to_string(),
+        &format!("opportunity {}", d.title),
+        &changes,
+    )
+    .await?;
     get_in(tx, OpportunityId(id)).await
 }
-
 
 /// One opportunity inside a transaction (no visibility check: the caller did it).
 pub async fn get_in(tx: &mut Tx, id: OpportunityId) -> Result<Opportunity> {
@@ -354,8 +362,16 @@ pub async fn update(
     for ((field, new), (_, old)) in texts(d).into_iter().zip(draft_of(&before)) {
         changes.diff(field, old.as_deref(), new.as_deref(), Sensitivity::Plain);
     }
-    audit::record(tx, actor, Action::Update, "opportunity", &id.to_string(), &format!("opportunity {}", d.title), &changes)
-        .await?;
+    audit::record(
+        tx,
+        actor,
+        Action::Update,
+        "opportunity",
+        &id.to_string(),
+        &format!("opportunity {}", d.title),
+        &changes,
+    )
+    .await?;
     get_in(tx, id).await
 }
 

@@ -221,11 +221,7 @@ pub async fn create(
     if let Some(o) = d.opportunity_id {
         let opp = match crate::opportunities::get_visible_in(tx, sales, o).await {
             Err(StoreError::NotFound) => {
-                return Err(StoreError::invalid(FieldError::new(
-                    "opportunity_id",
-                    "not_found",
-                    "no such opportunity",
-                )))
+                return Err(StoreError::invalid(FieldError::new("opportunity_id", "not_found", "no such opportunity")))
             }
             other => other?,
         };
@@ -297,7 +293,12 @@ pub async fn revise(
     insert_version(tx, actor, id, next, content, total, now).await?;
     let prev = version_in(tx, id, before.current_version).await?;
     let mut changes = ChangeSet::new();
-    changes.diff("current_version", Some(&before.current_version.to_string()), Some(&next.to_string()), Sensitivity::Plain);
+    changes.diff(
+        "current_version",
+        Some(&before.current_version.to_string()),
+        Some(&next.to_string()),
+        Sensitivity::Plain,
+    );
     changes.diff("title", Some(&prev.title), Some(content.title.trim()), Sensitivity::Plain);
     changes.diff(
         "valid_until",
@@ -472,4 +473,3 @@ pub async fn list(store: &Store, vis: &Visibility, f: &Filter) -> Result<Page<Qu
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |q| q.id.0))
 }
-
