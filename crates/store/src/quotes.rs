@@ -147,6 +147,19 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
     })
 }
 
+/// Gives lines without a key (`0`, new lines) the next keys after
+/// `used`, the largest key the quote ever had: a key names one line across
+/// all versions, so a new line never takes the key of a removed one.
+fn assign_keys(content: &Content, used: u32) -> Content {
+    let mut c = content.clone();
+    let mut next = c.lines.iter().map(|l| l.key).max().unwrap_or(0).max(used);
+    for l in c.lines.iter_mut().filter(|l| l.key == 0) {
+        next += 1;
+        l.key = next;
+    }
+    c
+}
+
 /// Checks `content` as version `version_no` issued `today`; the total.
 fn checked(content: &Content, version_no: u32, today: NaiveDate) -> Result<Money> {
     let rules = Rules {
@@ -200,7 +213,8 @@ fn summary_changes(content: &Content, total: Money) -> ChangeSet {
     changes
 }
 
-/// Creates a quote (version 1, status draft) owned by the caller, for a
+/// Creates a quote (version 1, status draft) owned by the caller (lines
+/// with key `0` get the next free keys), for a
 /// customer `customers` lets them see and optionally one of that customer's
 /// opportunities that `sales` lets them see. Numbered `Q{year}-NNNNNN`.
 pub async fn create(
@@ -216,7 +230,8 @@ pub async fn create(
         "required",
         "a quote is owned by a person",
     )))?;
-    let total = checked(&d.content, 1, today)?;
+    let content = assign_keys(&d.content, 0);
+    let total = checked(&content, 1, today)?;
     check_customer(tx, customers, d.customer_id).await?;
     if let Some(o) = d.opportunity_id {
         let opp = match crate::opportunities::get_visible_in(tx, sales, o).await {
@@ -247,8 +262,8 @@ pub async fn create(
     bind_opt_i64(&mut sql, team.map(|t| t.0));
     sql.push(", ").bind(owner.0).push(", ").bind(now).push(", ").bind(now).push(", 1) RETURNING id");
     let id = QuoteId(sql.query().fetch_one(&mut ***tx).await?.try_get(0)?);
-    insert_version(tx, actor, id, 1, &d.content, total, now).await?;
-    let mut changes = summary_changes(&d.content, total);
+    insert_version(tx, actor, id, 1, &content, total, now).await?;
+    let mut changes = summary_changes(&content, total);
     changes.created("number", Some(&number), Sensitivity::Plain);
     changes.created("customer_id", Some(&d.customer_id.to_string()), Sensitivity::Plain);
     changes.created("opportunity_id", d.opportunity_id.map(|o| o.to_string()).as_deref(), Sensitivity::Plain);
@@ -259,6 +274,7 @@ pub async fn create(
 
 /// Writes the next version of a quote if `version` (the header's) is
 /// current. The new version is a draft again; an accepted quote is final.
+/// Lines with key `0` are new and get fresh keys.
 pub async fn revise(
     tx: &mut Tx,
     actor: &Actor,
@@ -280,6 +296,17 @@ pub async fn revise(
         )));
     }
     let next = before.current_version + 1;
+    let used = sqlx::query_scalar::<_, String>("SELECT lines FROM quote_versions WHERE quote_id = $1")
+        .bind(id.0)
+        .fetch_all(&mut ***tx)
+        .await?
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Vec<QuoteLine>>(l).ok())
+        .flatten()
+        .map(|l| l.key)
+        .max()
+        .unwrap_or(0);
+    let content = &assign_keys(content, used);
     let total = checked(content, next, today)?;
     let now = now_ms();
     let mut sql = Sql::new("UPDATE quotes SET title = ");

@@ -88,6 +88,11 @@ impl OppInput {
         } else {
             e.check(Money::parse("expected_value", &self.expected_value))
         };
+        for (field, v) in [("budget", budget), ("expected_value", expected_value)] {
+            if let Some(m) = v {
+                e.check(m.non_negative(field));
+            }
+        }
         let close_date = e.check(date("close_date", &self.close_date, true)).flatten();
         let owner = match e.check(id("owner_id", &self.owner_id, false)).flatten() {
             None => Some(me),
@@ -365,22 +370,18 @@ impl QuoteInput {
     }
 
     /// Checks the content. Lines keep their key when they have one (so a
-    /// revision's difference follows each line); new lines get the next.
+    /// revision's difference follows each line); new lines have key 0 and
+    /// get theirs from the store.
     pub(crate) fn content(&self) -> Result<Content, FieldErrors> {
         let mut e = FieldErrors::new();
         let valid_until = e.check(date("valid_until", &self.valid_until, true)).flatten();
         if self.title.trim().is_empty() {
             e.push(FieldError::required("title"));
         }
-        let given: Vec<Option<u32>> =
-            self.lines.iter().map(|l| l.key.trim().parse::<u32>().ok().filter(|k| *k > 0)).collect();
-        let mut next = given.iter().flatten().max().copied().unwrap_or(0);
         let mut lines = Vec::new();
-        for (i, (l, key)) in self.lines.iter().zip(given).enumerate() {
-            let key = key.unwrap_or_else(|| {
-                next += 1;
-                next
-            });
+        for (i, l) in self.lines.iter().enumerate() {
+            // No key: a new line, numbered by the store.
+            let key = l.key.trim().parse::<u32>().unwrap_or(0);
             if let Some(line) = l.check(i, key, &mut e) {
                 lines.push(line);
             }
@@ -440,7 +441,7 @@ mod tests {
         let c = q.content().unwrap();
         assert_eq!(c.lines[0].discount, Discount::Percent(BasisPoints::new(500).unwrap()));
         assert_eq!(c.lines[0].extras[0].amount, Money(30_000));
-        assert_eq!((c.lines[0].key, c.lines[1].key), (1, 2));
+        assert_eq!((c.lines[0].key, c.lines[1].key), (0, 0), "new lines are numbered by the store");
     }
 
     #[test]
