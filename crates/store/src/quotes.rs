@@ -213,7 +213,8 @@ fn summary_changes(content: &Content, total: Money) -> ChangeSet {
     changes
 }
 
-/// Creates a quote (version 1, status draft) owned by the caller (lines
+/// Creates a quote (version 1, status draft) owned by the caller, or by the
+/// opportunity's owner when it is for one (lines
 /// with key `0` get the next free keys), for a
 /// customer `customers` lets them see and optionally one of that customer's
 /// opportunities that `sales` lets them see. Numbered `Q{year}-NNNNNN`.
@@ -225,11 +226,9 @@ pub async fn create(
     d: &Draft,
     today: NaiveDate,
 ) -> Result<Quote> {
-    let owner = actor.user_id.ok_or(StoreError::invalid(FieldError::new(
-        "owner_id",
-        "required",
-        "a quote is owned by a person",
-    )))?;
+    let Some(mut owner) = actor.user_id else {
+        return Err(StoreError::invalid(FieldError::new("owner_id", "required", "a quote is owned by a person")));
+    };
     let content = assign_keys(&d.content, 0);
     let total = checked(&content, 1, today)?;
     check_customer(tx, customers, d.customer_id).await?;
@@ -247,6 +246,9 @@ pub async fn create(
                 "the opportunity belongs to another customer",
             )));
         }
+        // Whoever writes it, the quote follows its opportunity's owner, who
+        // keeps seeing and sending it.
+        owner = opp.owner_id;
     }
     let team = crate::opportunities::owner_team(tx, owner).await?;
     let number = numbers::next(tx, "Q", today.year(), "quotes", "number").await?;
@@ -260,7 +262,9 @@ pub async fn create(
     sql.push(", ").bind(d.content.title.trim()).push(", 'draft', 1, ").bind(d.content.valid_until.to_string());
     sql.push(", ").bind(total.0).push(", ").bind(owner.0).push(", ");
     bind_opt_i64(&mut sql, team.map(|t| t.0));
-    sql.push(", ").bind(owner.0).push(", ").bind(now).push(", ").bind(now).push(", 1) RETURNING id");
+    sql.push(", ");
+    bind_opt_i64(&mut sql, actor.user_id.map(|u| u.0));
+    sql.push(", ").bind(now).push(", ").bind(now).push(", 1) RETURNING id");
     let id = QuoteId(sql.query().fetch_one(&mut ***tx).await?.try_get(0)?);
     insert_version(tx, actor, id, 1, &content, total, now).await?;
     let mut changes = summary_changes(&content, total);

@@ -288,6 +288,17 @@ async fn visibility(app: TestApp) -> Result<()> {
     ensure!(list["items"].as_array().map(Vec::len) == Some(0), "{list}");
     let (s, _) = boss.get(&format!("/api/v1/quotes/{qid}")).await?;
     ensure!(s == StatusCode::OK, "{s}");
+    // A quote the manager writes for A's opportunity is A's to follow.
+    let (s, mq) = boss
+        .post(
+            "/api/v1/quotes",
+            &json!({"customer_id": ca, "opportunity_id": id, "title": "经理代写", "valid_until": "2099-01-31",
+                    "lines": [line("三亚5日", 2, "2800", json!({}))]}),
+        )
+        .await?;
+    ensure!(s == StatusCode::CREATED && mq["owner_id"] == oa["owner_id"], "{s} {mq}");
+    let (s, _) = a.get(&format!("/api/v1/quotes/{}", mq["id"])).await?;
+    ensure!(s == StatusCode::OK, "{s}");
     // B cannot quote on A's opportunity either.
     let (s, body) = b
         .post(

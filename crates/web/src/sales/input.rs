@@ -271,7 +271,7 @@ impl LineInput {
                 continue;
             }
             let amount = if x.amount.trim().is_empty() {
-                e.push(FieldError::required(&f(&format!("extras.{j}.amount"))));
+                e.push(FieldError::required(f(&format!("extras.{j}.amount"))));
                 None
             } else {
                 e.check(Money::parse(&f(&format!("extras.{j}.amount")), &x.amount))

@@ -244,3 +244,25 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("sales.weighted_value", "加权金额", "Weighted value"),
     ("sales.yuan", "元", "CNY"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_sorted_and_prefixed() {
+        let keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        assert!(keys.iter().all(|k| k.starts_with("sales.") || *k == "nav.opportunities"));
+    }
+
+    #[test]
+    fn line_fields_read_as_row_and_label() {
+        assert_eq!(field_label("lines.1.adult_price", Lang::Zh), "第2行 成人价");
+        assert_eq!(field_label("lines.0.extras.0.amount", Lang::En), "Line 1 Amount");
+        assert_eq!(field_label("lost_reason", Lang::Zh), "输单原因");
+        assert_eq!(field_label("unheard_of", Lang::En), "unheard_of");
+    }
+}
