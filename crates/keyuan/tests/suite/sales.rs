@@ -355,6 +355,12 @@ async fn board_without_script(app: TestApp) -> Result<()> {
     let (_, now) = api.get(&format!("/api/v1/opportunities/{id}")).await?;
     ensure!(now["stage"] == "qualified", "{now}");
 
+    // The board in English.
+    keyuan::cli::add_user(&app.store, "amy", "manager", None, None, None, "en", "Quartz-Lantern-Oyster-47!").await?;
+    let mut en = app.browser("amy", "Quartz-Lantern-Oyster-47!").await?;
+    let (s, html) = en.get("/opportunities/board").await?;
+    ensure!(s == StatusCode::OK && html.contains("Pipeline board") && html.contains("Qualified"), "{s}");
+
     // The list page filters, the detail page offers a quote.
     let (s, html) = web.get("/opportunities?stage=qualified&close_month=2099-03&q=%E6%B5%B7%E5%8D%97").await?;
     ensure!(s == StatusCode::OK && html.contains("海南5日"), "{s}");
@@ -559,6 +565,16 @@ async fn quote_status(app: TestApp) -> Result<()> {
     ensure!(s == StatusCode::OK, "{s}");
     let (_, opp) = api.get(&format!("/api/v1/opportunities/{oid}")).await?;
     ensure!(opp["stage"] == "negotiating" && opp["version"] == neg["version"], "{opp}");
+    // A sent quote past its validity reads as expired and can no longer be accepted.
+    sqlx::query("UPDATE quotes SET valid_until = '2000-01-31' WHERE id = $1")
+        .bind(q2["id"].as_i64().context("id")?)
+        .execute(app.store.pool())
+        .await?;
+    let (_, old) = api.get(&format!("/api/v1/quotes/{}", q2["id"])).await?;
+    ensure!(old["status"] == "expired", "{old}");
+    let (s, b) =
+        api.post(&format!("/api/v1/quotes/{}/status", q2["id"]), &json!({"status": "accepted", "version": 2})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "status", "invalid_transition"), "{s} {b}");
     // Won: the page links to making the order.
     let (_, won) = stage(&api, &opp, "won", None).await?;
     ensure!(won["stage"] == "won", "{won}");
