@@ -50,16 +50,18 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
 
 const CSS: &str = include_str!("../assets/app.css");
 const JS: &str = include_str!("../assets/app.js");
+const BOARD_JS: &str = include_str!("../assets/board.js");
 const ICON: &str = include_str!("../assets/favicon.svg");
 
 /// Stylesheet, script and icon, embedded in the binary.
 #[utoipa::path(get, path = "/assets/{file}", tag = "system", security(()),
-    params(("file" = String, Path, description = "app.css, app.js or favicon.svg")),
+    params(("file" = String, Path, description = "app.css, app.js, board.js or favicon.svg")),
     responses((status = 200, description = "the asset"), (status = 404, description = "no such asset")))]
 async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
     let (ty, body) = match file.as_str() {
         "app.css" => ("text/css; charset=utf-8", CSS),
         "app.js" => ("text/javascript; charset=utf-8", JS),
+        "board.js" => ("text/javascript; charset=utf-8", BOARD_JS),
         "favicon.svg" => ("image/svg+xml", ICON),
         _ => return Err(AppError::NotFound),
     };
