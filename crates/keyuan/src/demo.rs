@@ -263,8 +263,10 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
         store::users::update(&mut tx, &who, id, u.version, &ch).await?;
     }
     add_customers(&mut tx, store, &user_ids).await?;
-    store::demo::fill_business(&mut tx, store::customer_import::today_in_china()).await?;
+    let today = store::customer_import::today_in_china();
+    store::demo::fill_business(&mut tx, today).await?;
     tx.commit().await?;
+    add_quotes(store, &user_ids, today).await?;
     Ok(Some(Loaded { staff }))
 }
 
@@ -709,5 +711,57 @@ async fn add_customers(tx: &mut store::Tx, store: &Store, users: &[(&str, UserId
         };
         store::customers::add_interaction(tx, &who("zhoujie")?, &c, &touch).await?;
     }
+    Ok(())
+}
+
+/// Quotes for the opportunities being negotiated: a first offer, then a
+/// second version with a discount, sent to the customer.
+async fn add_quotes(store: &Store, users: &[(&str, UserId)], today: NaiveDate) -> anyhow::Result<()> {
+    use domain::money::{BasisPoints, Money};
+    use domain::travel::opportunity::OpportunityStage;
+    use domain::travel::quote::{Discount, Extra, QuoteLine, QuoteLineKind, QuoteStatus};
+    use domain::travel::Party;
+    use store::opportunities::{self, Filter};
+    use store::quotes::{self, Content, Draft};
+    let everyone =
+        store::visibility::Visibility { scope: domain::access::Scope::All, user_id: UserId(0), teams: Vec::new() };
+    let mut tx = store.begin().await?;
+    for stage in [OpportunityStage::Quoted, OpportunityStage::Negotiating] {
+        let filter = Filter { stage: Some(stage), limit: 100, ..Filter::default() };
+        let page = opportunities::list(store, &everyone, &filter).await?;
+        for o in page.items {
+            let Some(&(username, owner)) = users.iter().find(|(_, id)| *id == o.owner_id) else { continue };
+            let who = staff_actor(owner, username, username, o.team_id);
+            let party = Party::new(o.adults.max(1), o.children).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let fare = |adult: i64, child: i64, discount: Discount| QuoteLine {
+                key: 0,
+                kind: QuoteLineKind::Product,
+                description: format!("{}（{}成人 {}儿童）", o.title, party.adults(), party.children()),
+                party,
+                adult_price: Money(adult),
+                child_price: Money(child),
+                discount,
+                extras: vec![Extra {
+                    description: "旅游意外险".into(),
+                    amount: Money(2_000 * i64::from(party.total())),
+                }],
+            };
+            let content = Content {
+                title: o.title.clone(),
+                valid_until: today + chrono::Duration::days(14),
+                notes: Some("价格含往返机票、酒店及行程所列景点首道门票。".into()),
+                lines: vec![fare(459_900, 359_900, Discount::None)],
+            };
+            let d = Draft { customer_id: o.customer_id, opportunity_id: Some(o.id), content: content.clone() };
+            let q = quotes::create(&mut tx, &who, &everyone, &everyone, &d, today).await?;
+            // The same line (key 1, the first line's), now with 5 % off.
+            let mut second = content;
+            let rate = BasisPoints::new(500).unwrap_or(BasisPoints::FULL);
+            second.lines = vec![QuoteLine { key: 1, ..fare(459_900, 359_900, Discount::Percent(rate)) }];
+            let q = quotes::revise(&mut tx, &who, &everyone, q.id, q.version, &second, today).await?;
+            quotes::set_status(&mut tx, &who, &everyone, q.id, q.version, QuoteStatus::Sent, today).await?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -1353,6 +1353,12 @@ async fn demo_customers(app: TestApp) -> Result<()> {
     .fetch_one(pool)
     .await?;
     ensure!(over == 0 && owing > 0, "overpaid {over}, owing {owing}");
+    // Opportunities being negotiated have a quote in two versions, sent.
+    let (quotes, versions): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(current_version), 0) FROM quotes WHERE status = 'sent'")
+            .fetch_one(pool)
+            .await?;
+    ensure!(quotes > 0 && versions == 2 * quotes, "{quotes} quotes, {versions} versions");
     Ok(())
 }
 
