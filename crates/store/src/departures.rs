@@ -522,3 +522,75 @@ pub async fn record_export(store: &Store, actor: &Actor, id: DepartureId, what: 
     tx.commit().await?;
     Ok(())
 }
+
+/// A spreadsheet cell that a spreadsheet program will not run as a formula.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The manifest (`rooming == false`) or rooming list of `rows` as an XLSX
+/// workbook, headers in Chinese and English.
+pub fn manifest_xlsx(dep: &Departure, rows: &[ManifestRow], rooming: bool) -> Result<Vec<u8>> {
+    let err = |e: rust_xlsxwriter::XlsxError| StoreError::Backup(format!("cannot write the spreadsheet: {e}"));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(if rooming { "分房表 Rooming" } else { "名单 Manifest" }).map_err(err)?;
+    sheet.write_string_with_format(0, 0, cell(&format!("{} {}", dep.code, dep.product_name)), &bold).map_err(err)?;
+    sheet.write_string(0, 1, format!("{} ~ {}", dep.departure_date, dep.return_date)).map_err(err)?;
+    let headers: &[&str] = if rooming {
+        &["房间 Room", "姓名 Name", "性别 Gender", "儿童 Child", "订单 Order"]
+    } else {
+        &[
+            "序号 No.",
+            "姓名 Name",
+            "性别 Gender",
+            "出生日期 Birthday",
+            "手机 Mobile",
+            "身份证 ID card",
+            "护照 Passport",
+            "护照有效期 Passport expiry",
+            "儿童 Child",
+            "房间 Room",
+            "订单 Order",
+        ]
+    };
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string_with_format(1, c as u16, *h, &bold).map_err(err)?;
+    }
+    let mut sorted: Vec<&ManifestRow> = rows.iter().collect();
+    if rooming {
+        sorted.sort_by(|a, b| a.room.cmp(&b.room));
+    }
+    for (i, t) in sorted.iter().enumerate() {
+        let r = (i + 2) as u32;
+        let o = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
+        let child = if t.is_child { "是 Yes" } else { "" };
+        let values: Vec<String> = if rooming {
+            vec![o(&t.room), cell(&t.name), o(&t.gender), child.into(), cell(&t.order_no)]
+        } else {
+            vec![
+                (i + 1).to_string(),
+                cell(&t.name),
+                o(&t.gender),
+                o(&t.birthday),
+                o(&t.mobile),
+                o(&t.id_card),
+                o(&t.passport),
+                o(&t.passport_expiry),
+                child.into(),
+                o(&t.room),
+                cell(&t.order_no),
+            ]
+        };
+        for (c, v) in values.iter().enumerate() {
+            sheet.write_string(r, c as u16, v).map_err(err)?;
+        }
+    }
+    sheet.set_freeze_panes(2, 0).map_err(err)?;
+    book.save_to_buffer().map_err(err)
+}
