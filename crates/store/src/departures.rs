@@ -298,18 +298,17 @@ pub async fn update(
         ));
     }
     let current = DepartureStatus::from_code(&before.status).unwrap_or(DepartureStatus::Planning);
-    let mut next = match status {
-        Some(s) if s != current => current.transition(s).map_err(StoreError::invalid)?,
-        _ => current,
+    let next = match status {
+        Some(s) if s != current => {
+            let next = current.transition(s).map_err(StoreError::invalid)?;
+            if next == DepartureStatus::Open && d.capacity <= before.booked {
+                return Err(invalid("status", "no_seats_left", "every seat is sold: raise the capacity to open it again"));
+            }
+            next
+        }
+        // A capacity change alone fills or reopens an open or full departure.
+        _ => current.for_seats(u32::try_from(d.capacity).unwrap_or(u32::MAX), u32::try_from(before.booked).unwrap_or(0)),
     };
-    if next == DepartureStatus::Open && d.capacity <= before.booked {
-        return Err(invalid("status", "no_seats_left", "every seat is sold: raise the capacity to open it again"));
-    }
-    if status.is_none() || status == Some(current) {
-        // A capacity change fills or reopens an open/full departure.
-        let cap = u32::try_from(d.capacity).unwrap_or(u32::MAX);
-        next = current.for_seats(cap, u32::try_from(before.booked).unwrap_or(0));
-    }
     let code = if d.departure_date.to_string() != before.departure_date {
         let product = product_code(tx, d.product_id).await?;
         free_code(tx, &product, d.departure_date).await?
