@@ -302,12 +302,18 @@ pub async fn update(
         Some(s) if s != current => {
             let next = current.transition(s).map_err(StoreError::invalid)?;
             if next == DepartureStatus::Open && d.capacity <= before.booked {
-                return Err(invalid("status", "no_seats_left", "every seat is sold: raise the capacity to open it again"));
+                return Err(invalid(
+                    "status",
+                    "no_seats_left",
+                    "every seat is sold: raise the capacity to open it again",
+                ));
             }
             next
         }
         // A capacity change alone fills or reopens an open or full departure.
-        _ => current.for_seats(u32::try_from(d.capacity).unwrap_or(u32::MAX), u32::try_from(before.booked).unwrap_or(0)),
+        _ => {
+            current.for_seats(u32::try_from(d.capacity).unwrap_or(u32::MAX), u32::try_from(before.booked).unwrap_or(0))
+        }
     };
     let code = if d.departure_date.to_string() != before.departure_date {
         let product = product_code(tx, d.product_id).await?;
@@ -315,11 +321,22 @@ pub async fn update(
     } else {
         before.code.clone()
     };
-    let leader = if d.leader_id == before.leader_id { before.leader_name.clone() } else { leader_name(tx, d.leader_id).await? };
+    let leader =
+        if d.leader_id == before.leader_id { before.leader_name.clone() } else { leader_name(tx, d.leader_id).await? };
     let old = before_cols(&before);
     let summary = format!("departure {code}");
-    update_row(tx, actor, "departures", "departure", &summary, id.0, version, &old, &cols(d, &code, leader, next.code()))
-        .await?;
+    update_row(
+        tx,
+        actor,
+        "departures",
+        "departure",
+        &summary,
+        id.0,
+        version,
+        &old,
+        &cols(d, &code, leader, next.code()),
+    )
+    .await?;
     get_in(tx, id).await
 }
 
@@ -435,7 +452,12 @@ pub struct ManifestRow {
 /// cancelled or refunded, by room then name. Document numbers are masked
 /// except for customers that `pii` (the viewer's `customers.pii` reach)
 /// covers; showing any in full writes one `reveal` audit row.
-pub async fn manifest(store: &Store, actor: &Actor, id: DepartureId, pii: Option<&Visibility>) -> Result<Vec<ManifestRow>> {
+pub async fn manifest(
+    store: &Store,
+    actor: &Actor,
+    id: DepartureId,
+    pii: Option<&Visibility>,
+) -> Result<Vec<ManifestRow>> {
     let dep = get(store, id).await?;
     let rows = sqlx::query(
         "SELECT o.order_no, c.id AS customer_id, c.name, c.gender, c.birthday, c.mobile, c.id_card_masked, \

@@ -218,9 +218,10 @@ pub struct Filter {
 pub async fn list(store: &Store, f: &Filter, limit: i64, before: Option<i64>) -> Result<Page<Product>> {
     let mut sql = Sql::new(SELECT);
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        sql.push(" AND (p.code = ").bind(q.to_ascii_uppercase()).push(" OR 1 = 1");
+        // The exact code, or the name search (which appends its own ` AND (…)`).
+        sql.push(" AND (p.code = ").bind(q.to_ascii_uppercase()).push(" OR (1 = 1");
         push_search(&mut sql, q, "p.name", "p.name_pinyin");
-        sql.push(")");
+        sql.push("))");
     }
     if let Some(t) = f.product_type.as_deref().filter(|t| !t.is_empty()) {
         sql.push(" AND p.product_type = ").bind(t);

@@ -646,6 +646,10 @@ pub async fn names_of(store: &Store, field: &str, kind: &str, id: ResourceId) ->
         .fetch_optional(store.pool())
         .await?;
     name.ok_or_else(|| {
-        StoreError::invalid(FieldError::new(field, "not_found", format!("{field}: no {kind} resource {id} in the library")))
+        StoreError::invalid(FieldError::new(
+            field,
+            "not_found",
+            format!("{field}: no {kind} resource {id} in the library"),
+        ))
     })
 }

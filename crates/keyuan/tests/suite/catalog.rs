@@ -134,7 +134,10 @@ async fn library(app: TestApp) -> Result<()> {
     )
     .await?;
     let days = &route["details"]["days"];
-    ensure!(days[0]["day"] == 1 && days[1]["stops"][0]["name"] == "天涯海角", "ordered, names from the library: {route}");
+    ensure!(
+        days[0]["day"] == 1 && days[1]["stops"][0]["name"] == "天涯海角",
+        "ordered, names from the library: {route}"
+    );
     ensure!(days[1]["lodging"]["name"] == "三亚湾红树林度假酒店" && days[1]["meals"]["lunch"] == true, "{route}");
 
     // Search: fragment, pinyin initials, full pinyin prefix; filters.
@@ -160,11 +163,14 @@ async fn library(app: TestApp) -> Result<()> {
     ensure!(names(&l) == ["三亚阳光地接社"], "{l}");
 
     // Edit and deactivate; audited.
-    let (st, b) = op.patch(&format!("/api/v1/resources/{}", id(&sight)?), &json!({"version": sight["version"], "active": false})).await?;
+    let (st, b) = op
+        .patch(&format!("/api/v1/resources/{}", id(&sight)?), &json!({"version": sight["version"], "active": false}))
+        .await?;
     ensure!(st == StatusCode::OK && b["active"] == false && b["version"] == 2, "{st} {b}");
     let (_, l) = op.get("/api/v1/resources?active=true&kind=attraction").await?;
     ensure!(names(&l).is_empty(), "{l}");
-    let (st, b) = op.patch(&format!("/api/v1/suppliers/{sid}"), &json!({"version": 1, "contacts": [{"name": "林经理"}]})).await?;
+    let (st, b) =
+        op.patch(&format!("/api/v1/suppliers/{sid}"), &json!({"version": 1, "contacts": [{"name": "林经理"}]})).await?;
     ensure!(st == StatusCode::OK && b["contacts"].as_array().map(Vec::len) == Some(1), "{st} {b}");
     let audited: Vec<(String, String)> =
         sqlx::query_as("SELECT action, entity FROM audit_log WHERE entity IN ('supplier', 'resource') ORDER BY id")
@@ -192,8 +198,13 @@ async fn invalid_records(app: TestApp) -> Result<()> {
         .post("/api/v1/resources", &json!({"kind": "accommodation", "name": "酒店", "details": {"star_rating": "7", "room_types": [{"name": "标间", "max_occupancy": 2}, {"name": "标间", "max_occupancy": 2}]}}))
         .await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s}");
-    ensure!(has(&b, "details.star_rating", "invalid_star_rating") && has(&b, "details.room_types.1.name", "duplicate"), "{b}");
-    let (_, b) = op.post("/api/v1/resources", &json!({"kind": "transport", "name": "车", "details": {"mode": "rocket"}})).await?;
+    ensure!(
+        has(&b, "details.star_rating", "invalid_star_rating") && has(&b, "details.room_types.1.name", "duplicate"),
+        "{b}"
+    );
+    let (_, b) = op
+        .post("/api/v1/resources", &json!({"kind": "transport", "name": "车", "details": {"mode": "rocket"}}))
+        .await?;
     ensure!(has(&b, "details.mode", "invalid_choice") && has(&b, "details.carrier", "required"), "{b}");
     let (_, b) = op
         .post("/api/v1/resources", &json!({"kind": "route", "name": "线路", "details": {"days": [{"day": 1, "title": "a", "meals": "pizza"}, {"day": 3, "title": ""}]}}))
@@ -221,10 +232,20 @@ async fn invalid_records(app: TestApp) -> Result<()> {
     ] {
         ensure!(has(&b, f, c), "{f} {c}: {b}");
     }
-    let (_, b) = op.post("/api/v1/products", &json!({"code": "BJ1", "name": "一日游", "product_type": "day_trip", "days": 2, "adult_price": "100"})).await?;
+    let (_, b) = op
+        .post(
+            "/api/v1/products",
+            &json!({"code": "BJ1", "name": "一日游", "product_type": "day_trip", "days": 2, "adult_price": "100"}),
+        )
+        .await?;
     ensure!(has(&b, "days", "day_trip_days"), "{b}");
     product(&op, "HN5D").await?;
-    let (s, b) = op.post("/api/v1/products", &json!({"code": "hn5d", "name": "重复", "product_type": "long_haul", "days": 5, "adult_price": "1"})).await?;
+    let (s, b) = op
+        .post(
+            "/api/v1/products",
+            &json!({"code": "hn5d", "name": "重复", "product_type": "long_haul", "days": 5, "adult_price": "1"}),
+        )
+        .await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "code", "taken"), "{s} {b}");
     let (_, b) = op.post("/api/v1/products", &json!({"code": "SY3", "name": "x", "product_type": "nearby", "days": 3, "adult_price": "1", "route_id": 999})).await?;
     ensure!(has(&b, "route_id", "not_found"), "{b}");
@@ -236,7 +257,12 @@ async fn invalid_records(app: TestApp) -> Result<()> {
     for (f, c) in [("product_id", "not_found"), ("departure_date", "invalid_date"), ("capacity", "out_of_range")] {
         ensure!(has(&b, f, c), "{f} {c}: {b}");
     }
-    let (_, b) = op.post("/api/v1/departures", &json!({"departure_date": "2027-01-05", "return_date": "2027-01-01", "capacity": 10})).await?;
+    let (_, b) = op
+        .post(
+            "/api/v1/departures",
+            &json!({"departure_date": "2027-01-05", "return_date": "2027-01-01", "capacity": 10}),
+        )
+        .await?;
     ensure!(has(&b, "product_id", "required") && has(&b, "return_date", "ends_before_start"), "{b}");
     let counts: (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM resources), (SELECT COUNT(*) FROM products), (SELECT COUNT(*) FROM departures)",
@@ -265,17 +291,28 @@ async fn products_and_departures(app: TestApp) -> Result<()> {
     ensure!(d["code"] == "HN5D-20270115" && d["return_date"] == "2027-01-19" && d["status"] == "planning", "{d}");
     ensure!(d["adult_price"] == "3980.00" && d["child_price"] == "1990.00" && d["seats_left"] == 30, "{d}");
     ensure!(d["leader_name"].as_str().is_some_and(|n| !n.is_empty()), "{d}");
-    let d2 = created(&op, "/api/v1/departures", json!({"product_id": pid, "departure_date": "2027-01-15", "capacity": 20, "adult_price": "3680"})).await?;
+    let d2 = created(
+        &op,
+        "/api/v1/departures",
+        json!({"product_id": pid, "departure_date": "2027-01-15", "capacity": 20, "adult_price": "3680"}),
+    )
+    .await?;
     ensure!(d2["code"] == "HN5D-20270115-2" && d2["adult_price"] == "3680.00", "{d2}");
     let did = id(&d)?;
 
     // Status moves follow the rules.
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": d["version"], "status": "returned"})).await?;
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": d["version"], "status": "returned"})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "status", "invalid_transition"), "{s} {b}");
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": d["version"], "status": "open"})).await?;
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": d["version"], "status": "open"})).await?;
     ensure!(s == StatusCode::OK && b["status"] == "open", "{s} {b}");
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": b["version"], "status": "planning"})).await?;
-    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "status", "invalid_transition"), "on sale never back to planning: {b}");
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": b["version"], "status": "planning"})).await?;
+    ensure!(
+        s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "status", "invalid_transition"),
+        "on sale never back to planning: {b}"
+    );
 
     // Filters: product, status, month.
     let (_, l) = op.get(&format!("/api/v1/departures?product_id={pid}&status=open")).await?;
@@ -289,15 +326,23 @@ async fn products_and_departures(app: TestApp) -> Result<()> {
 
     // Moving the date gives a new code; the product code is fixed once used.
     let (_, cur) = op.get(&format!("/api/v1/departures/{did}")).await?;
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": cur["version"], "departure_date": "2027-01-16", "return_date": "2027-01-20"})).await?;
-    ensure!(s == StatusCode::OK && b["code"] == "HN5D-20270116", "{s} {b}");
-    let (s, b) = op.patch(&format!("/api/v1/products/{pid}"), &json!({"version": p["version"], "code": "HN6D"})).await?;
-    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "code", "fixed"), "{b}");
-    let (s, b) = op.patch(&format!("/api/v1/products/{pid}"), &json!({"version": p["version"], "adult_price": "4280"})).await?;
-    ensure!(s == StatusCode::OK && b["adult_price"] == "4280.00" && b["version"] == 2, "{s} {b}");
-    let change: String = sqlx::query_scalar("SELECT changes FROM audit_log WHERE entity = 'product' AND action = 'update'")
-        .fetch_one(app.store.pool())
+    let (s, b) = op
+        .patch(
+            &format!("/api/v1/departures/{did}"),
+            &json!({"version": cur["version"], "departure_date": "2027-01-16", "return_date": "2027-01-20"}),
+        )
         .await?;
+    ensure!(s == StatusCode::OK && b["code"] == "HN5D-20270116", "{s} {b}");
+    let (s, b) =
+        op.patch(&format!("/api/v1/products/{pid}"), &json!({"version": p["version"], "code": "HN6D"})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "code", "fixed"), "{b}");
+    let (s, b) =
+        op.patch(&format!("/api/v1/products/{pid}"), &json!({"version": p["version"], "adult_price": "4280"})).await?;
+    ensure!(s == StatusCode::OK && b["adult_price"] == "4280.00" && b["version"] == 2, "{s} {b}");
+    let change: String =
+        sqlx::query_scalar("SELECT changes FROM audit_log WHERE entity = 'product' AND action = 'update'")
+            .fetch_one(app.store.pool())
+            .await?;
     ensure!(change.contains("adult_price") && change.contains("428000"), "field-level audit: {change}");
     Ok(())
 }
@@ -315,10 +360,18 @@ async fn stale_versions(app: TestApp) -> Result<()> {
         (format!("/api/v1/departures/{}", id(&d)?), &d),
     ] {
         let version = v["version"].as_i64().context("version")?;
-        let first = if path.contains("departures") { json!({"version": version, "guide_name": "甲"}) } else { json!({"version": version, "name": "第一次"}) };
+        let first = if path.contains("departures") {
+            json!({"version": version, "guide_name": "甲"})
+        } else {
+            json!({"version": version, "name": "第一次"})
+        };
         let (st, _) = op.patch(&path, &first).await?;
         ensure!(st == StatusCode::OK, "{path}: {st}");
-        let second = if path.contains("departures") { json!({"version": version, "guide_name": "乙"}) } else { json!({"version": version, "name": "第二次"}) };
+        let second = if path.contains("departures") {
+            json!({"version": version, "guide_name": "乙"})
+        } else {
+            json!({"version": version, "name": "第二次"})
+        };
         let (st, b) = op.patch(&path, &second).await?;
         ensure!(st == StatusCode::CONFLICT && b["error"]["current_version"] == version + 1, "{path}: {st} {b}");
         let (_, now) = op.get(&path).await?;
@@ -343,7 +396,10 @@ async fn permissions(app: TestApp) -> Result<()> {
     let (s, _) = sales.get(&format!("/api/v1/departures/{}/manifest", id(&d)?)).await?;
     ensure!(s == StatusCode::OK, "{s}");
     for (path, body) in [
-        ("/api/v1/products", json!({"code": "XX1", "name": "x", "product_type": "nearby", "days": 1, "adult_price": "1"})),
+        (
+            "/api/v1/products",
+            json!({"code": "XX1", "name": "x", "product_type": "nearby", "days": 1, "adult_price": "1"}),
+        ),
         ("/api/v1/suppliers", json!({"kind": "hotel", "name": "x"})),
         ("/api/v1/resources", json!({"kind": "attraction", "name": "x"})),
         ("/api/v1/departures", json!({"product_id": id(&p)?, "departure_date": "2027-02-01", "capacity": 5})),
@@ -351,7 +407,9 @@ async fn permissions(app: TestApp) -> Result<()> {
         let (s, _) = sales.post(path, &body).await?;
         ensure!(s == StatusCode::FORBIDDEN, "sales may not write {path}: {s}");
     }
-    let (s, _) = sales.patch(&format!("/api/v1/departures/{}", id(&d)?), &json!({"version": d["version"], "capacity": 50})).await?;
+    let (s, _) = sales
+        .patch(&format!("/api/v1/departures/{}", id(&d)?), &json!({"version": d["version"], "capacity": 50}))
+        .await?;
     ensure!(s == StatusCode::FORBIDDEN, "{s}");
     let (_, nobody) = {
         let (uid, pw) = app.create_user("ketui", "front_desk", None).await?;
@@ -382,13 +440,16 @@ async fn capacity_below_sold(app: TestApp) -> Result<()> {
     ensure!(book(&app, did, 7).await? == 3);
     let (_, cur) = op.get(&format!("/api/v1/departures/{did}")).await?;
     ensure!(cur["seats_left"] == 3 && cur["booked"] == 7, "{cur}");
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": cur["version"], "capacity": 6})).await?;
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": cur["version"], "capacity": 6})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has(&b, "capacity", "below_booked"), "{s} {b}");
     let (_, after) = op.get(&format!("/api/v1/departures/{did}")).await?;
     ensure!(after["capacity"] == 10 && after["version"] == cur["version"], "nothing changed: {after}");
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": cur["version"], "capacity": 7})).await?;
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": cur["version"], "capacity": 7})).await?;
     ensure!(s == StatusCode::OK && b["status"] == "full" && b["seats_left"] == 0, "{s} {b}");
-    let (s, b) = op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": b["version"], "capacity": 12})).await?;
+    let (s, b) =
+        op.patch(&format!("/api/v1/departures/{did}"), &json!({"version": b["version"], "capacity": 12})).await?;
     ensure!(s == StatusCode::OK && b["status"] == "open" && b["seats_left"] == 5, "{s} {b}");
     Ok(())
 }
@@ -414,7 +475,15 @@ async fn calendar(app: TestApp) -> Result<()> {
 
 /// A customer with an ID card and passport owned by `owner`, travelling on
 /// `departure` in `room` through an order written as the orders area does.
-async fn traveller(app: &TestApp, owner: &Api, owner_id: i64, name: &str, id_card: &str, departure: i64, room: &str, status: &str) -> Result<i64> {
+async fn traveller(
+    app: &TestApp,
+    (owner, owner_id): (&Api, i64),
+    name: &str,
+    id_card: &str,
+    departure: i64,
+    room: &str,
+    status: &str,
+) -> Result<i64> {
     let c = created(
         owner,
         "/api/v1/customers",
@@ -460,9 +529,9 @@ async fn manifest(app: TestApp) -> Result<()> {
     let did = id(&d)?;
     let own = "11010519491231002X";
     let other = "440306199008151231";
-    traveller(&app, &sales, sales_id, "王芳", own, did, "801", "confirmed").await?;
-    traveller(&app, &boss, boss_id, "李娜", other, did, "802", "pending").await?;
-    traveller(&app, &boss, boss_id, "退团者", "110105194912310038", did, "803", "cancelled").await?;
+    traveller(&app, (&sales, sales_id), "王芳", own, did, "801", "confirmed").await?;
+    traveller(&app, (&boss, boss_id), "李娜", other, did, "802", "pending").await?;
+    traveller(&app, (&boss, boss_id), "退团者", "110105194912310038", did, "803", "cancelled").await?;
 
     // Without customers.pii: masked, cancelled orders left out.
     let (s, m) = service.get(&format!("/api/v1/departures/{did}/manifest")).await?;
@@ -473,7 +542,9 @@ async fn manifest(app: TestApp) -> Result<()> {
     ensure!(!text.contains(own) && !text.contains(other) && !text.contains("E12345678"), "masked: {m}");
     ensure!(items[0]["id_card"].as_str().is_some_and(|s| s.contains('*')) && items[0]["room"] == "801", "{m}");
     ensure!(items[0]["name"] == "王芳" && items[0]["gender"] == "female" && items[0]["mobile"] == "13700000000", "{m}");
-    let reveals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'reveal'").fetch_one(app.store.pool()).await?;
+    let reveals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'reveal'")
+        .fetch_one(app.store.pool())
+        .await?;
     ensure!(reveals == 0);
 
     // Sales' pii reaches their own customer only.
@@ -485,7 +556,9 @@ async fn manifest(app: TestApp) -> Result<()> {
     let text = m.to_string();
     ensure!(text.contains(own) && text.contains(other) && text.contains("E12345678"), "{m}");
     let reveals: Vec<(String, String)> =
-        sqlx::query_as("SELECT entity, actor_name FROM audit_log WHERE action = 'reveal' ORDER BY id").fetch_all(app.store.pool()).await?;
+        sqlx::query_as("SELECT entity, actor_name FROM audit_log WHERE action = 'reveal' ORDER BY id")
+            .fetch_all(app.store.pool())
+            .await?;
     ensure!(reveals.len() == 2 && reveals.iter().all(|(e, _)| e == "departure"), "{reveals:?}");
     ensure!(reveals[0].1.contains("xiaowang") && reveals[1].1.contains("boss"), "{reveals:?}");
 
@@ -498,7 +571,8 @@ async fn manifest(app: TestApp) -> Result<()> {
 }
 
 async fn download(api: &Api, path: &str) -> Result<(StatusCode, Vec<u8>)> {
-    let resp = api.client.get(format!("{}{path}", api.base)).bearer_auth(api.token.as_deref().unwrap_or("")).send().await?;
+    let resp =
+        api.client.get(format!("{}{path}", api.base)).bearer_auth(api.token.as_deref().unwrap_or("")).send().await?;
     let s = resp.status();
     if s == StatusCode::OK {
         ensure!(resp.headers()["content-type"].to_str()?.contains("spreadsheetml"));
@@ -522,8 +596,8 @@ async fn exports(app: TestApp) -> Result<()> {
     let d = open_departure(&op, id(&p)?, "2027-01-15", 10).await?;
     let did = id(&d)?;
     let number = "11010519491231002X";
-    traveller(&app, &boss, boss_id, "王芳", number, did, "801", "confirmed").await?;
-    traveller(&app, &boss, boss_id, "张伟", "440306199008151231", did, "801", "confirmed").await?;
+    traveller(&app, (&boss, boss_id), "王芳", number, did, "801", "confirmed").await?;
+    traveller(&app, (&boss, boss_id), "张伟", "440306199008151231", did, "801", "confirmed").await?;
 
     let (s, bytes) = download(&service, &format!("/departures/{did}/manifest.xlsx")).await?;
     ensure!(s == StatusCode::OK, "{s}");
@@ -532,7 +606,10 @@ async fn exports(app: TestApp) -> Result<()> {
     ensure!(rows[0][0].contains("HN5D-20270115") && rows[1][1].contains("姓名"), "{rows:?}");
     let names: Vec<&str> = rows[2..].iter().map(|r| r[1].as_str()).collect();
     ensure!(names.contains(&"王芳") && names.contains(&"张伟"), "{names:?}");
-    ensure!(rows.iter().flatten().all(|c| !c.contains(number)) && rows[2][5].contains('*'), "masked without pii: {rows:?}");
+    ensure!(
+        rows.iter().flatten().all(|c| !c.contains(number)) && rows[2][5].contains('*'),
+        "masked without pii: {rows:?}"
+    );
 
     let (_, bytes) = download(&boss, &format!("/departures/{did}/manifest.xlsx")).await?;
     let rows = sheet_rows(bytes)?;
@@ -544,7 +621,9 @@ async fn exports(app: TestApp) -> Result<()> {
     ensure!(rows.len() == 4 && rows[2][0] == "801" && rows[3][0] == "801", "{rows:?}");
 
     let exports: Vec<(String, String)> =
-        sqlx::query_as("SELECT entity_id, summary FROM audit_log WHERE action = 'export' ORDER BY id").fetch_all(app.store.pool()).await?;
+        sqlx::query_as("SELECT entity_id, summary FROM audit_log WHERE action = 'export' ORDER BY id")
+            .fetch_all(app.store.pool())
+            .await?;
     ensure!(exports.len() == 3 && exports.iter().all(|(e, _)| e == &did.to_string()), "{exports:?}");
     ensure!(exports[2].1.contains("rooming") && exports[0].1.contains("2 travellers"), "{exports:?}");
     let (s, _) = download(&service, "/departures/9999/manifest.xlsx").await?;
@@ -555,22 +634,67 @@ async fn exports(app: TestApp) -> Result<()> {
 async fn pages(app: TestApp) -> Result<()> {
     let (_, pw) = app.create_user("jidiao", "operator", None).await?;
     let mut b = app.browser("jidiao", &pw).await?;
-    for path in ["/resources", "/suppliers", "/products", "/departures", "/resources/new?kind=route", "/suppliers/new", "/products/new", "/departures/new"] {
+    for path in [
+        "/resources",
+        "/suppliers",
+        "/products",
+        "/departures",
+        "/resources/new?kind=route",
+        "/suppliers/new",
+        "/products/new",
+        "/departures/new",
+    ] {
         let (s, html) = b.get(path).await?;
         ensure!(s == StatusCode::OK, "{path}: {s}");
         ensure!(html.contains("lang=\"zh") || html.contains("资源库"), "{path} in Chinese");
     }
-    let (s, _) = b.post_form("/suppliers", &[("kind", "hotel"), ("name", "三亚酒店管理公司"), ("active", "true"), ("contacts_text", "林经理 | 销售 | 13800000001")]).await?;
+    let (s, _) = b
+        .post_form(
+            "/suppliers",
+            &[
+                ("kind", "hotel"),
+                ("name", "三亚酒店管理公司"),
+                ("active", "true"),
+                ("contacts_text", "林经理 | 销售 | 13800000001"),
+            ],
+        )
+        .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let sup = b.last_location().context("location")?.split('?').next().unwrap_or("").to_string();
     let (_, html) = b.get(&sup).await?;
     ensure!(html.contains("三亚酒店管理公司") && html.contains("林经理"), "supplier page");
 
-    let (s, _) = b.post_form("/resources", &[("kind", "attraction"), ("name", "南山文化旅游区"), ("city", "三亚"), ("details.ticket_price", "129"), ("active", "true")]).await?;
-    ensure!(s == StatusCode::SEE_OTHER, "{s}");
-    let sight = b.last_location().context("location")?.trim_start_matches("/resources/").split('?').next().unwrap_or("").to_string();
     let (s, _) = b
-        .post_form("/resources", &[("kind", "route"), ("name", "三亚3日"), ("active", "true"), ("days_text", &format!("抵达 |  | 晚 | 酒店\n南山 | #{sight} | 早午 | 酒店\n返程 | | 早 |"))])
+        .post_form(
+            "/resources",
+            &[
+                ("kind", "attraction"),
+                ("name", "南山文化旅游区"),
+                ("city", "三亚"),
+                ("details.ticket_price", "129"),
+                ("active", "true"),
+            ],
+        )
+        .await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let sight = b
+        .last_location()
+        .context("location")?
+        .trim_start_matches("/resources/")
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let (s, _) = b
+        .post_form(
+            "/resources",
+            &[
+                ("kind", "route"),
+                ("name", "三亚3日"),
+                ("active", "true"),
+                ("days_text", &format!("抵达 |  | 晚 | 酒店\n南山 | #{sight} | 早午 | 酒店\n返程 | | 早 |")),
+            ],
+        )
         .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let route = b.last_location().context("location")?.split('?').next().unwrap_or("").to_string();
@@ -578,23 +702,78 @@ async fn pages(app: TestApp) -> Result<()> {
     ensure!(html.contains("南山文化旅游区") && html.contains("早、午"), "itinerary with the library's stop name");
 
     // A refused form keeps what was typed and names the problem.
-    let (s, html) = b.post_form("/products", &[("code", "7X"), ("name", "海南游"), ("product_type", "long_haul"), ("days", "5"), ("adult_price", "3980")]).await?;
+    let (s, html) = b
+        .post_form(
+            "/products",
+            &[
+                ("code", "7X"),
+                ("name", "海南游"),
+                ("product_type", "long_haul"),
+                ("days", "5"),
+                ("adult_price", "3980"),
+            ],
+        )
+        .await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && html.contains("海南游") && html.contains("field-error"), "{s}");
-    let (s, _) = b.post_form("/products", &[("code", "HN5D"), ("name", "海南游"), ("product_type", "long_haul"), ("days", "5"), ("adult_price", "3980"), ("active", "true")]).await?;
+    let (s, _) = b
+        .post_form(
+            "/products",
+            &[
+                ("code", "HN5D"),
+                ("name", "海南游"),
+                ("product_type", "long_haul"),
+                ("days", "5"),
+                ("adult_price", "3980"),
+                ("active", "true"),
+            ],
+        )
+        .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
-    let product = b.last_location().context("location")?.trim_start_matches("/products/").split('?').next().unwrap_or("").to_string();
-    let (s, _) = b.post_form("/departures", &[("product_id", &product), ("departure_date", "2027-02-01"), ("capacity", "20"), ("status", "open")]).await?;
+    let product = b
+        .last_location()
+        .context("location")?
+        .trim_start_matches("/products/")
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let (s, _) = b
+        .post_form(
+            "/departures",
+            &[("product_id", &product), ("departure_date", "2027-02-01"), ("capacity", "20"), ("status", "open")],
+        )
+        .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let dep = b.last_location().context("location")?.split('?').next().unwrap_or("").to_string();
     let (_, html) = b.get(&format!("{dep}/edit")).await?;
-    let version = html.split("name=\"version\" value=\"").nth(1).and_then(|r| r.split('"').next()).context("version")?.to_string();
+    let version = html
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("version")?
+        .to_string();
     let (s, _) = b
-        .post_form(dep.as_str(), &[("version", &version), ("departure_date", "2027-02-01"), ("return_date", "2027-02-05"), ("capacity", "25"), ("status", "open"), ("guide_name", "小陈")])
+        .post_form(
+            dep.as_str(),
+            &[
+                ("version", &version),
+                ("departure_date", "2027-02-01"),
+                ("return_date", "2027-02-05"),
+                ("capacity", "25"),
+                ("status", "open"),
+                ("guide_name", "小陈"),
+            ],
+        )
         .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let (_, html) = b.get(&dep).await?;
     ensure!(html.contains("HN5D-20270201") && html.contains("小陈") && html.contains("25"), "saved");
-    let (s, html) = b.post_form(dep.as_str(), &[("version", &version), ("departure_date", "2027-02-01"), ("capacity", "30"), ("status", "open")]).await?;
+    let (s, html) = b
+        .post_form(
+            dep.as_str(),
+            &[("version", &version), ("departure_date", "2027-02-01"), ("capacity", "30"), ("status", "open")],
+        )
+        .await?;
     ensure!(s == StatusCode::CONFLICT && html.contains("alert"), "stale form: {s}");
 
     // Read-only roles see no edit links; their posts are refused.

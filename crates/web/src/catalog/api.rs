@@ -97,7 +97,10 @@ impl SupplierQuery {
 /// Lists suppliers, newest first.
 #[utoipa::path(get, path = "/api/v1/suppliers", tag = "catalog", security(("keyuan" = ["catalog.read"])),
     params(SupplierQuery), responses((status = 200, description = "{items, next}")))]
-async fn suppliers_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<SupplierQuery>) -> Result<Json<Value>, AppError> {
+async fn suppliers_list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<SupplierQuery>,
+) -> Result<Json<Value>, AppError> {
     let p = q.page();
     let page = store::resources::list_suppliers(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
     Ok(list_answer(page))
@@ -106,7 +109,11 @@ async fn suppliers_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<Sup
 /// Creates a supplier; `contacts` is a list of `{name, role, mobile, email, wechat}`.
 #[utoipa::path(post, path = "/api/v1/suppliers", tag = "catalog", security(("keyuan" = ["catalog.write"])),
     responses((status = 201, description = "the supplier"), (status = 422, body = crate::error::ErrorBody)))]
-async fn suppliers_create(State(state): State<AppState>, req: Req, ApiJson(b): ApiJson<Value>) -> Result<Response, AppError> {
+async fn suppliers_create(
+    State(state): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<Value>,
+) -> Result<Response, AppError> {
     let d = input::supplier(&object(b)?)?;
     let mut tx = state.store.begin().await?;
     let s = store::resources::create_supplier(&mut tx, &req.actor()?, &d).await?;
@@ -185,7 +192,10 @@ impl ResourceQuery {
 /// Lists library resources, newest first.
 #[utoipa::path(get, path = "/api/v1/resources", tag = "catalog", security(("keyuan" = ["catalog.read"])),
     params(ResourceQuery), responses((status = 200, description = "{items, next}")))]
-async fn resources_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ResourceQuery>) -> Result<Json<Value>, AppError> {
+async fn resources_list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ResourceQuery>,
+) -> Result<Json<Value>, AppError> {
     let p = q.page();
     let page = store::resources::list_resources(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
     Ok(list_answer(page))
@@ -198,7 +208,11 @@ async fn resources_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<Res
 /// "早午晚", lodging: name | {resource_id}}]}`.
 #[utoipa::path(post, path = "/api/v1/resources", tag = "catalog", security(("keyuan" = ["catalog.write"])),
     responses((status = 201, description = "the resource"), (status = 422, body = crate::error::ErrorBody)))]
-async fn resources_create(State(state): State<AppState>, req: Req, ApiJson(b): ApiJson<Value>) -> Result<Response, AppError> {
+async fn resources_create(
+    State(state): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<Value>,
+) -> Result<Response, AppError> {
     let d = input::resource(&state, &object(b)?).await?;
     let mut tx = state.store.begin().await?;
     let r = store::resources::create_resource(&mut tx, &req.actor()?, &d).await?;
@@ -271,7 +285,10 @@ impl ProductQuery {
 /// Lists products, newest first.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog", security(("keyuan" = ["catalog.read"])),
     params(ProductQuery), responses((status = 200, description = "{items, next}")))]
-async fn products_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ProductQuery>) -> Result<Json<Value>, AppError> {
+async fn products_list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ProductQuery>,
+) -> Result<Json<Value>, AppError> {
     let p = q.page();
     let page = store::products::list(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
     Ok(list_answer(page))
@@ -280,7 +297,11 @@ async fn products_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<Prod
 /// Creates a product; prices are strings in yuan (`"3980.00"`).
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("keyuan" = ["catalog.write"])),
     responses((status = 201, description = "the product"), (status = 422, body = crate::error::ErrorBody)))]
-async fn products_create(State(state): State<AppState>, req: Req, ApiJson(b): ApiJson<Value>) -> Result<Response, AppError> {
+async fn products_create(
+    State(state): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<Value>,
+) -> Result<Response, AppError> {
     let d = input::product(&object(b)?)?;
     let mut tx = state.store.begin().await?;
     let p = store::products::create(&mut tx, &req.actor()?, &d).await?;
@@ -359,7 +380,10 @@ impl DepartureQuery {
 /// Lists departures; each has `seats_left`.
 #[utoipa::path(get, path = "/api/v1/departures", tag = "catalog", security(("keyuan" = ["catalog.read"])),
     params(DepartureQuery), responses((status = 200, description = "{items, next}"), (status = 422, body = crate::error::ErrorBody)))]
-async fn departures_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<DepartureQuery>) -> Result<Json<Value>, AppError> {
+async fn departures_list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<DepartureQuery>,
+) -> Result<Json<Value>, AppError> {
     let p = q.page();
     let page = store::departures::list(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
     Ok(list_answer(page))
@@ -371,7 +395,11 @@ async fn departures_list(State(state): State<AppState>, ApiQuery(q): ApiQuery<De
 /// from the product code and the date.
 #[utoipa::path(post, path = "/api/v1/departures", tag = "catalog", security(("keyuan" = ["catalog.write"])),
     responses((status = 201, description = "the departure"), (status = 422, body = crate::error::ErrorBody)))]
-async fn departures_create(State(state): State<AppState>, req: Req, ApiJson(b): ApiJson<Value>) -> Result<Response, AppError> {
+async fn departures_create(
+    State(state): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<Value>,
+) -> Result<Response, AppError> {
     let (d, status) = input::departure(&state, &object(b)?).await?;
     let mut tx = state.store.begin().await?;
     let status = status.unwrap_or(domain::travel::departure::DepartureStatus::Planning);
@@ -413,7 +441,11 @@ async fn departure_patch(
 /// the customer (then shown in full, and the reveal audited).
 #[utoipa::path(get, path = "/api/v1/departures/{id}/manifest", tag = "catalog", security(("keyuan" = ["catalog.read"])),
     params(("id" = i64, Path, description = "departure id")), responses((status = 200, description = "{departure, items}"), (status = 404, body = crate::error::ErrorBody)))]
-async fn departure_manifest(State(state): State<AppState>, req: Req, Path(id): Path<i64>) -> Result<Json<Value>, AppError> {
+async fn departure_manifest(
+    State(state): State<AppState>,
+    req: Req,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, AppError> {
     let (dep, rows) = manifest_for(&state, &req, DepartureId(id)).await?;
     Ok(Json(json!({"departure": dep, "items": rows})))
 }

@@ -421,10 +421,10 @@ async fn route_details(state: &AppState, d: &Fields, errs: &mut FieldErrors) -> 
         let f = as_fields(day);
         let n = int_in(&f, "day", 1..=365, errs).unwrap_or(i as i64 + 1);
         let meals = match f.get("meals") {
-            Some(Value::Object(_)) => {
-                serde_json::from_value::<Meals>(f["meals"].clone()).unwrap_or_default()
-            }
-            _ => errs.check(Meals::parse(&format!("days.{i}.meals"), &text(&f, "meals").unwrap_or_default())).unwrap_or_default(),
+            Some(Value::Object(_)) => serde_json::from_value::<Meals>(f["meals"].clone()).unwrap_or_default(),
+            _ => errs
+                .check(Meals::parse(&format!("days.{i}.meals"), &text(&f, "meals").unwrap_or_default()))
+                .unwrap_or_default(),
         };
         let mut stops = Vec::new();
         for (j, s) in array(&f, "stops", errs).iter().enumerate() {
@@ -600,7 +600,11 @@ pub(crate) async fn departure(
     };
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
-            errs.push(FieldError::new("return_date", "ends_before_start", "the return date is before the departure date"));
+            errs.push(FieldError::new(
+                "return_date",
+                "ends_before_start",
+                "the return date is before the departure date",
+            ));
         }
     }
     let capacity = int_in(f, "capacity", 1..=10_000, &mut errs);

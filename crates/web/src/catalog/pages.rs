@@ -89,7 +89,8 @@ struct FField {
 }
 
 fn field(lang: Lang, name: &str, kind: &'static str, f: &Fields) -> FField {
-    let key = format!("catalog.f.{}", name.trim_start_matches("details.").trim_end_matches("_text").trim_end_matches("_id"));
+    let key =
+        format!("catalog.f.{}", name.trim_start_matches("details.").trim_end_matches("_text").trim_end_matches("_id"));
     FField { name: name.to_string(), label: lang.t(&key).to_string(), kind, value: shown(f, name), options: Vec::new() }
 }
 
@@ -119,7 +120,8 @@ fn shown(f: &Fields, name: &str) -> String {
 
 fn active_select(lang: Lang, f: &Fields) -> FField {
     let mut f = f.clone();
-    let on = !matches!(f.get("active"), Some(Value::Bool(false)) | Some(Value::String(_)) if shown(&f, "active") != "true");
+    let on =
+        !matches!(f.get("active"), Some(Value::Bool(false)) | Some(Value::String(_)) if shown(&f, "active") != "true");
     f.insert("active".into(), json!(on.to_string()));
     let mut fld = select(
         lang,
@@ -224,8 +226,9 @@ fn form_fields(form: BTreeMap<String, String>) -> (Fields, Option<i64>) {
                 f.insert("contacts".into(), Value::Array(list));
             }
             "room_types_text" => {
-                let list: Vec<Value> =
-                    lines(&v).map(|p| json!({"name": part(&p, 0), "max_occupancy": part(&p, 1).unwrap_or_else(|| "2".into())})).collect();
+                let list: Vec<Value> = lines(&v)
+                    .map(|p| json!({"name": part(&p, 0), "max_occupancy": part(&p, 1).unwrap_or_else(|| "2".into())}))
+                    .collect();
                 details.insert("room_types".into(), Value::Array(list));
             }
             "days_text" => {
@@ -296,11 +299,11 @@ async fn form_page(
     nav: &'static str,
     title: String,
     action: String,
-    back: String,
     version: Option<i64>,
     fields: Vec<FField>,
 ) -> FormPage {
     let shell = Shell::new(state, req.principal.clone(), req.lang, nav).await;
+    let back = action.clone();
     FormPage { shell, title, action, back, version, fields, errors: Errors::default() }
 }
 
@@ -355,7 +358,11 @@ fn supplier_form_fields(lang: Lang, f: &Fields) -> Vec<FField> {
 /// The suppliers, with search and filters.
 #[utoipa::path(get, path = "/suppliers", tag = "pages", security(("keyuan" = ["catalog.read"])), params(SupplierQuery),
     responses((status = 200, description = "supplier list", content_type = "text/html")))]
-async fn suppliers_page(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<SupplierQuery>) -> Result<Html<String>, AppError> {
+async fn suppliers_page(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<SupplierQuery>,
+) -> Result<Html<String>, AppError> {
     let lang = req.lang;
     let p = q.page();
     let page = store::resources::list_suppliers(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
@@ -364,13 +371,15 @@ async fn suppliers_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         actions.push(link("/suppliers/new", lang.t("catalog.new")));
     }
     actions.push(link("/resources", lang.t("catalog.resources")));
-    let mut tabs = vec![Link { href: "/suppliers".into(), label: lang.t("catalog.all").into(), active: q.kind.is_none() }];
+    let mut tabs =
+        vec![Link { href: "/suppliers".into(), label: lang.t("catalog.all").into(), active: q.kind.is_none() }];
     for (code, label) in supplier_kinds(lang) {
         let active = q.kind.as_deref() == Some(&code);
         tabs.push(Link { href: format!("/suppliers?kind={code}"), label, active });
     }
     let mut cur = Map::new();
-    for (k, v) in [("q", &q.q), ("kind", &q.kind), ("province", &q.province), ("city", &q.city), ("active", &q.active)] {
+    for (k, v) in [("q", &q.q), ("kind", &q.kind), ("province", &q.province), ("city", &q.city), ("active", &q.active)]
+    {
         cur.insert(k.into(), json!(v.clone().unwrap_or_default()));
     }
     let mut qf = field(lang, "q", "search", &cur);
@@ -398,7 +407,12 @@ async fn suppliers_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         .collect();
     let next = next_href(
         "/suppliers",
-        &[("q", q.q.as_deref()), ("kind", q.kind.as_deref()), ("province", q.province.as_deref()), ("city", q.city.as_deref())],
+        &[
+            ("q", q.q.as_deref()),
+            ("kind", q.kind.as_deref()),
+            ("province", q.province.as_deref()),
+            ("city", q.city.as_deref()),
+        ],
         page.next,
     );
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.resources").await;
@@ -411,7 +425,15 @@ async fn suppliers_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         filters,
         headers: headers(
             lang,
-            &["catalog.f.name", "catalog.f.kind", "catalog.f.contacts", "catalog.f.phone", "catalog.f.city", "catalog.f.contract_to", "catalog.active"],
+            &[
+                "catalog.f.name",
+                "catalog.f.kind",
+                "catalog.f.contacts",
+                "catalog.f.phone",
+                "catalog.f.city",
+                "catalog.f.contract_to",
+                "catalog.active",
+            ],
         ),
         rows,
         next,
@@ -424,7 +446,7 @@ async fn suppliers_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
 async fn supplier_new(State(state): State<AppState>, req: Req) -> Result<Html<String>, AppError> {
     let fields = supplier_form_fields(req.lang, &Map::new());
     let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.suppliers"));
-    render(&form_page(&state, &req, "nav.resources", title, "/suppliers".into(), "/suppliers".into(), None, fields).await)
+    render(&form_page(&state, &req, "nav.resources", title, "/suppliers".into(), None, fields).await)
 }
 
 /// Creates a supplier from the form.
@@ -448,7 +470,16 @@ async fn supplier_create(
         Ok(s) => Ok(see_other(&format!("/suppliers/{}?saved=1", s.id))),
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.suppliers"));
-            let page = form_page(&state, &req, "nav.resources", title, "/suppliers".into(), "/suppliers".into(), None, supplier_form_fields(req.lang, &f)).await;
+            let page = form_page(
+                &state,
+                &req,
+                "nav.resources",
+                title,
+                "/suppliers".into(),
+                None,
+                supplier_form_fields(req.lang, &f),
+            )
+            .await;
             refused(&state, &req, e, page).await
         }
     }
@@ -472,10 +503,16 @@ async fn supplier_page(
         .map(|b| b.to_string())
         .unwrap_or_else(|| "—".into());
     let props = vec![
-        (lang.t("catalog.f.kind").to_string(), SupplierKind::from_code(&d.kind).map(|k| k.label(lang == Lang::Zh).to_string()).unwrap_or(d.kind.clone())),
+        (
+            lang.t("catalog.f.kind").to_string(),
+            SupplierKind::from_code(&d.kind).map(|k| k.label(lang == Lang::Zh).to_string()).unwrap_or(d.kind.clone()),
+        ),
         (lang.t("catalog.f.phone").into(), opt(&d.phone)),
         (lang.t("catalog.f.email").into(), opt(&d.email)),
-        (lang.t("catalog.f.city").into(), format!("{} {} {}", opt(&d.province), opt(&d.city), d.address.clone().unwrap_or_default())),
+        (
+            lang.t("catalog.f.city").into(),
+            format!("{} {} {}", opt(&d.province), opt(&d.city), d.address.clone().unwrap_or_default()),
+        ),
         (lang.t("catalog.f.contract_no").into(), opt(&d.contract_no)),
         (lang.t("catalog.f.contract_from").into(), format!("{} ~ {}", opt(&d.contract_from), opt(&d.contract_to))),
         (lang.t("catalog.f.payment_terms").into(), opt(&d.payment_terms)),
@@ -486,11 +523,22 @@ async fn supplier_page(
     let contacts = Section {
         id: "contacts",
         title: lang.t("catalog.f.contacts").split(['（', '(']).next().unwrap_or_default().trim().to_string(),
-        headers: headers(lang, &["catalog.t.name", "catalog.f.kind", "catalog.t.mobile", "catalog.f.email", "catalog.f.notes"]),
+        headers: headers(
+            lang,
+            &["catalog.t.name", "catalog.f.kind", "catalog.t.mobile", "catalog.f.email", "catalog.f.notes"],
+        ),
         rows: d
             .contacts
             .iter()
-            .map(|c| vec![cell(c.name.clone()), cell(opt(&c.role)), cell(opt(&c.mobile)), cell(opt(&c.email)), cell(opt(&c.wechat))])
+            .map(|c| {
+                vec![
+                    cell(c.name.clone()),
+                    cell(opt(&c.role)),
+                    cell(opt(&c.mobile)),
+                    cell(opt(&c.email)),
+                    cell(opt(&c.wechat)),
+                ]
+            })
             .collect(),
     };
     let resources = store::resources::list_resources(
@@ -507,7 +555,13 @@ async fn supplier_page(
         rows: resources
             .items
             .iter()
-            .map(|r| vec![cell_link(r.data.name.clone(), format!("/resources/{}", r.id)), cell(kind_label(&r.data.kind, lang)), cell(opt(&r.data.city))])
+            .map(|r| {
+                vec![
+                    cell_link(r.data.name.clone(), format!("/resources/{}", r.id)),
+                    cell(kind_label(&r.data.kind, lang)),
+                    cell(opt(&r.data.city)),
+                ]
+            })
             .collect(),
     };
     let mut actions = Vec::new();
@@ -527,7 +581,7 @@ async fn supplier_edit(State(state): State<AppState>, req: Req, Path(id): Path<i
     let s = store::resources::get_supplier(&state.store, SupplierId(id)).await?;
     let fields = supplier_form_fields(req.lang, &fields_of(&s.data));
     let title = format!("{} · {}", req.lang.t("catalog.edit"), s.data.name);
-    render(&form_page(&state, &req, "nav.resources", title, format!("/suppliers/{id}"), format!("/suppliers/{id}"), Some(s.version), fields).await)
+    render(&form_page(&state, &req, "nav.resources", title, format!("/suppliers/{id}"), Some(s.version), fields).await)
 }
 
 /// Saves a changed supplier.
@@ -554,7 +608,16 @@ async fn supplier_save(
         Ok(()) => Ok(see_other(&format!("/suppliers/{id}?saved=1"))),
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.edit"), current.data.name);
-            let page = form_page(&state, &req, "nav.resources", title, format!("/suppliers/{id}"), format!("/suppliers/{id}"), Some(current.version), supplier_form_fields(req.lang, &f)).await;
+            let page = form_page(
+                &state,
+                &req,
+                "nav.resources",
+                title,
+                format!("/suppliers/{id}"),
+                Some(current.version),
+                supplier_form_fields(req.lang, &f),
+            )
+            .await;
             refused(&state, &req, e, page).await
         }
     }
@@ -578,14 +641,25 @@ async fn supplier_options(state: &AppState) -> Result<Vec<(String, String)>, App
     Ok(page.items.iter().map(|s| (s.id.to_string(), s.data.name.clone())).collect())
 }
 
-async fn resource_form_fields(state: &AppState, lang: Lang, kind: ResourceKind, f: &Fields) -> Result<Vec<FField>, AppError> {
+async fn resource_form_fields(
+    state: &AppState,
+    lang: Lang,
+    kind: ResourceKind,
+    f: &Fields,
+) -> Result<Vec<FField>, AppError> {
     let mut f = f.clone();
     f.insert("kind".into(), json!(kind.code()));
     let details = f.get("details").cloned().unwrap_or(json!({}));
     if let Some(Value::Array(rooms)) = details.get("room_types") {
         let text: Vec<String> = rooms
             .iter()
-            .map(|r| format!("{} | {}", r.get("name").and_then(Value::as_str).unwrap_or_default(), r.get("max_occupancy").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default()))
+            .map(|r| {
+                format!(
+                    "{} | {}",
+                    r.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    r.get("max_occupancy").map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default()
+                )
+            })
             .collect();
         f.insert("room_types_text".into(), json!(text.join("\n")));
     }
@@ -593,14 +667,30 @@ async fn resource_form_fields(state: &AppState, lang: Lang, kind: ResourceKind, 
         let text: Vec<String> = days
             .iter()
             .map(|d| {
-                let stops: Vec<String> = d.get("stops").and_then(Value::as_array).map(|s| s.iter().map(place_text).collect()).unwrap_or_default();
+                let stops: Vec<String> = d
+                    .get("stops")
+                    .and_then(Value::as_array)
+                    .map(|s| s.iter().map(place_text).collect())
+                    .unwrap_or_default();
                 let meals = match d.get("meals") {
                     Some(Value::String(s)) => s.clone(),
-                    Some(m) => serde_json::from_value::<Meals>(m.clone()).map(|m| if m.count() == 0 { String::new() } else { m.label(true).replace('、', "") }).unwrap_or_default(),
+                    Some(m) => serde_json::from_value::<Meals>(m.clone())
+                        .map(|m| if m.count() == 0 { String::new() } else { m.label(true).replace('、', "") })
+                        .unwrap_or_default(),
                     None => String::new(),
                 };
-                let lodging = d.get("lodging").filter(|l| !l.is_null()).map(|l| if l.is_string() { l.as_str().unwrap_or_default().to_string() } else { place_text(l) }).unwrap_or_default();
-                format!("{} | {} | {} | {}", d.get("title").and_then(Value::as_str).unwrap_or_default(), stops.join("、"), meals, lodging)
+                let lodging = d
+                    .get("lodging")
+                    .filter(|l| !l.is_null())
+                    .map(|l| if l.is_string() { l.as_str().unwrap_or_default().to_string() } else { place_text(l) })
+                    .unwrap_or_default();
+                format!(
+                    "{} | {} | {} | {}",
+                    d.get("title").and_then(Value::as_str).unwrap_or_default(),
+                    stops.join("、"),
+                    meals,
+                    lodging
+                )
             })
             .collect();
         f.insert("days_text".into(), json!(text.join("\n")));
@@ -616,11 +706,20 @@ async fn resource_form_fields(state: &AppState, lang: Lang, kind: ResourceKind, 
             out.push(field(lang, "details.opening_hours", "text", &f));
         }
         ResourceKind::Accommodation => {
-            out.push(select(lang, "details.star_rating", &f, (1..=5).map(|n| (n.to_string(), "★".repeat(n))).collect(), true));
+            out.push(select(
+                lang,
+                "details.star_rating",
+                &f,
+                (1..=5).map(|n| (n.to_string(), "★".repeat(n))).collect(),
+                true,
+            ));
             out.push(field(lang, "room_types_text", "textarea", &f));
         }
         ResourceKind::Transport => {
-            let modes = TransportMode::ALL.iter().map(|m| (m.code().to_string(), m.label(lang == Lang::Zh).to_string())).collect();
+            let modes = TransportMode::ALL
+                .iter()
+                .map(|m| (m.code().to_string(), m.label(lang == Lang::Zh).to_string()))
+                .collect();
             out.push(select(lang, "details.mode", &f, modes, false));
             for n in ["details.carrier", "details.service_no", "details.from", "details.to"] {
                 out.push(field(lang, n, "text", &f));
@@ -640,7 +739,11 @@ async fn resource_form_fields(state: &AppState, lang: Lang, kind: ResourceKind, 
 /// The resource library: tabs by kind, search and filters.
 #[utoipa::path(get, path = "/resources", tag = "pages", security(("keyuan" = ["catalog.read"])), params(ResourceQuery),
     responses((status = 200, description = "resource list", content_type = "text/html")))]
-async fn resources_page(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<ResourceQuery>) -> Result<Html<String>, AppError> {
+async fn resources_page(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<ResourceQuery>,
+) -> Result<Html<String>, AppError> {
     let lang = req.lang;
     let p = q.page();
     let page = store::resources::list_resources(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
@@ -648,16 +751,31 @@ async fn resources_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
     let mut actions = Vec::new();
     if can_write(&req) {
         for k in RESOURCE_KINDS {
-            actions.push(link(format!("/resources/new?kind={}", k.code()), format!("{} · {}", lang.t("catalog.new"), k.label(lang == Lang::Zh))));
+            actions.push(link(
+                format!("/resources/new?kind={}", k.code()),
+                format!("{} · {}", lang.t("catalog.new"), k.label(lang == Lang::Zh)),
+            ));
         }
     }
     actions.push(link("/suppliers", lang.t("catalog.suppliers")));
-    let mut tabs = vec![Link { href: "/resources".into(), label: lang.t("catalog.all").into(), active: kind.is_none() }];
+    let mut tabs =
+        vec![Link { href: "/resources".into(), label: lang.t("catalog.all").into(), active: kind.is_none() }];
     for k in RESOURCE_KINDS {
-        tabs.push(Link { href: format!("/resources?kind={}", k.code()), label: k.label(lang == Lang::Zh).into(), active: kind == Some(k.code()) });
+        tabs.push(Link {
+            href: format!("/resources?kind={}", k.code()),
+            label: k.label(lang == Lang::Zh).into(),
+            active: kind == Some(k.code()),
+        });
     }
     let mut cur = Map::new();
-    for (k, v) in [("q", &q.q), ("kind", &q.kind), ("province", &q.province), ("city", &q.city), ("supplier_id", &q.supplier_id), ("active", &q.active)] {
+    for (k, v) in [
+        ("q", &q.q),
+        ("kind", &q.kind),
+        ("province", &q.province),
+        ("city", &q.city),
+        ("supplier_id", &q.supplier_id),
+        ("active", &q.active),
+    ] {
         cur.insert(k.into(), json!(v.clone().unwrap_or_default()));
     }
     let mut qf = field(lang, "q", "search", &cur);
@@ -668,7 +786,13 @@ async fn resources_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         field(lang, "province", "text", &cur),
         field(lang, "city", "text", &cur),
         select(lang, "supplier_id", &cur, supplier_options(&state).await?, true),
-        select(lang, "active", &cur, vec![("true".into(), lang.t("catalog.active").into()), ("false".into(), lang.t("catalog.inactive").into())], true),
+        select(
+            lang,
+            "active",
+            &cur,
+            vec![("true".into(), lang.t("catalog.active").into()), ("false".into(), lang.t("catalog.inactive").into())],
+            true,
+        ),
     ];
     let rows = page
         .items
@@ -685,7 +809,14 @@ async fn resources_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         .collect();
     let next = next_href(
         "/resources",
-        &[("q", q.q.as_deref()), ("kind", q.kind.as_deref()), ("province", q.province.as_deref()), ("city", q.city.as_deref()), ("supplier_id", q.supplier_id.as_deref()), ("active", q.active.as_deref())],
+        &[
+            ("q", q.q.as_deref()),
+            ("kind", q.kind.as_deref()),
+            ("province", q.province.as_deref()),
+            ("city", q.city.as_deref()),
+            ("supplier_id", q.supplier_id.as_deref()),
+            ("active", q.active.as_deref()),
+        ],
         page.next,
     );
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.resources").await;
@@ -696,7 +827,10 @@ async fn resources_page(State(state): State<AppState>, req: Req, ApiQuery(q): Ap
         actions,
         tabs,
         filters,
-        headers: headers(lang, &["catalog.f.name", "catalog.f.kind", "catalog.f.city", "catalog.f.supplier", "catalog.active"]),
+        headers: headers(
+            lang,
+            &["catalog.f.name", "catalog.f.kind", "catalog.f.city", "catalog.f.supplier", "catalog.active"],
+        ),
         rows,
         next,
     })
@@ -713,18 +847,24 @@ struct KindQuery {
 fn resource_kind(code: Option<&str>) -> Result<ResourceKind, AppError> {
     match code.and_then(ResourceKind::from_code) {
         Some(k) if k != ResourceKind::Supplier => Ok(k),
-        _ => Err(AppError::field("kind", "invalid_choice", "kind must be attraction, accommodation, transport or route")),
+        _ => {
+            Err(AppError::field("kind", "invalid_choice", "kind must be attraction, accommodation, transport or route"))
+        }
     }
 }
 
 /// The form for a new resource of a kind.
 #[utoipa::path(get, path = "/resources/new", tag = "pages", security(("keyuan" = ["catalog.write"])), params(KindQuery),
     responses((status = 200, description = "form", content_type = "text/html")))]
-async fn resource_new(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<KindQuery>) -> Result<Html<String>, AppError> {
+async fn resource_new(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<KindQuery>,
+) -> Result<Html<String>, AppError> {
     let kind = resource_kind(q.kind.as_deref())?;
     let fields = resource_form_fields(&state, req.lang, kind, &Map::new()).await?;
     let title = format!("{} · {}", req.lang.t("catalog.new"), kind.label(req.lang == Lang::Zh));
-    render(&form_page(&state, &req, "nav.resources", title, "/resources".into(), "/resources".into(), None, fields).await)
+    render(&form_page(&state, &req, "nav.resources", title, "/resources".into(), None, fields).await)
 }
 
 /// Creates a resource from the form.
@@ -750,7 +890,7 @@ async fn resource_create(
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.new"), kind.label(req.lang == Lang::Zh));
             let fields = resource_form_fields(&state, req.lang, kind, &f).await?;
-            let page = form_page(&state, &req, "nav.resources", title, "/resources".into(), "/resources".into(), None, fields).await;
+            let page = form_page(&state, &req, "nav.resources", title, "/resources".into(), None, fields).await;
             refused(&state, &req, e, page).await
         }
     }
@@ -770,12 +910,26 @@ async fn resource_page(
     let d = &r.data;
     let mut props = vec![
         (lang.t("catalog.f.kind").to_string(), kind_label(&d.kind, lang)),
-        (lang.t("catalog.f.city").into(), format!("{} {} {} {}", opt(&d.country), opt(&d.province), opt(&d.city), d.address.clone().unwrap_or_default())),
+        (
+            lang.t("catalog.f.city").into(),
+            format!(
+                "{} {} {} {}",
+                opt(&d.country),
+                opt(&d.province),
+                opt(&d.city),
+                d.address.clone().unwrap_or_default()
+            ),
+        ),
         (lang.t("catalog.f.supplier").into(), opt(&r.supplier_name)),
         (lang.t("catalog.active").into(), yes_no(lang, d.active)),
     ];
     let det = &d.details;
-    let s = |k: &str| det.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).filter(|v| v != "null").unwrap_or_else(|| "—".into());
+    let s = |k: &str| {
+        det.get(k)
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .filter(|v| v != "null")
+            .unwrap_or_else(|| "—".into())
+    };
     let mut sections = Vec::new();
     match d.kind.as_str() {
         "attraction" => {
@@ -783,17 +937,40 @@ async fn resource_page(
             props.push((lang.t("catalog.f.opening_hours").into(), s("opening_hours")));
         }
         "accommodation" => {
-            let stars = det.get("star_rating").and_then(Value::as_u64).map(|n| "★".repeat(n as usize)).unwrap_or_else(|| "—".into());
+            let stars = det
+                .get("star_rating")
+                .and_then(Value::as_u64)
+                .map(|n| "★".repeat(n as usize))
+                .unwrap_or_else(|| "—".into());
             props.push((lang.t("catalog.f.star_rating").into(), stars));
             let rows = det
                 .get("room_types")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().map(|r| vec![cell(r.get("name").and_then(Value::as_str).unwrap_or_default()), cell(r.get("max_occupancy").map(|v| v.to_string()).unwrap_or_default())]).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|r| {
+                            vec![
+                                cell(r.get("name").and_then(Value::as_str).unwrap_or_default()),
+                                cell(r.get("max_occupancy").map(|v| v.to_string()).unwrap_or_default()),
+                            ]
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            sections.push(Section { id: "room-types", title: lang.t("catalog.f.room_types").split(['（', '(']).next().unwrap_or_default().trim().into(), headers: headers(lang, &["catalog.f.name", "catalog.f.capacity"]), rows });
+            sections.push(Section {
+                id: "room-types",
+                title: lang.t("catalog.f.room_types").split(['（', '(']).next().unwrap_or_default().trim().into(),
+                headers: headers(lang, &["catalog.f.name", "catalog.f.capacity"]),
+                rows,
+            });
         }
         "transport" => {
-            let mode = det.get("mode").and_then(Value::as_str).and_then(TransportMode::from_code).map(|m| m.label(lang == Lang::Zh).to_string()).unwrap_or_else(|| "—".into());
+            let mode = det
+                .get("mode")
+                .and_then(Value::as_str)
+                .and_then(TransportMode::from_code)
+                .map(|m| m.label(lang == Lang::Zh).to_string())
+                .unwrap_or_else(|| "—".into());
             props.push((lang.t("catalog.f.mode").into(), mode));
             for k in ["carrier", "service_no", "from", "to"] {
                 props.push((lang.t(&format!("catalog.f.{k}")).into(), s(k)));
@@ -808,13 +985,31 @@ async fn resource_page(
                         .map(|day| {
                             let stops: Vec<Cell> = Vec::new();
                             let _ = stops;
-                            let names: Vec<String> = day.get("stops").and_then(Value::as_array).map(|a| a.iter().map(|p| p.get("name").and_then(Value::as_str).unwrap_or_default().to_string()).collect()).unwrap_or_default();
-                            let meals = day.get("meals").cloned().and_then(|m| serde_json::from_value::<Meals>(m).ok()).unwrap_or_default();
-                            let lodging = day.get("lodging").and_then(|l| l.get("name")).and_then(Value::as_str).unwrap_or("—").to_string();
-                            let lodging_cell = match day.get("lodging").and_then(|l| l.get("resource_id")).and_then(Value::as_i64) {
-                                Some(id) => cell_link(lodging, format!("/resources/{id}")),
-                                None => cell(lodging),
-                            };
+                            let names: Vec<String> = day
+                                .get("stops")
+                                .and_then(Value::as_array)
+                                .map(|a| {
+                                    a.iter()
+                                        .map(|p| p.get("name").and_then(Value::as_str).unwrap_or_default().to_string())
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            let meals = day
+                                .get("meals")
+                                .cloned()
+                                .and_then(|m| serde_json::from_value::<Meals>(m).ok())
+                                .unwrap_or_default();
+                            let lodging = day
+                                .get("lodging")
+                                .and_then(|l| l.get("name"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("—")
+                                .to_string();
+                            let lodging_cell =
+                                match day.get("lodging").and_then(|l| l.get("resource_id")).and_then(Value::as_i64) {
+                                    Some(id) => cell_link(lodging, format!("/resources/{id}")),
+                                    None => cell(lodging),
+                                };
                             vec![
                                 cell(day.get("day").map(|v| v.to_string()).unwrap_or_default()),
                                 cell(day.get("title").and_then(Value::as_str).unwrap_or_default()),
@@ -852,7 +1047,7 @@ async fn resource_edit(State(state): State<AppState>, req: Req, Path(id): Path<i
     let kind = resource_kind(Some(&r.data.kind))?;
     let fields = resource_form_fields(&state, req.lang, kind, &fields_of(&r.data)).await?;
     let title = format!("{} · {}", req.lang.t("catalog.edit"), r.data.name);
-    render(&form_page(&state, &req, "nav.resources", title, format!("/resources/{id}"), format!("/resources/{id}"), Some(r.version), fields).await)
+    render(&form_page(&state, &req, "nav.resources", title, format!("/resources/{id}"), Some(r.version), fields).await)
 }
 
 /// Saves a changed resource.
@@ -882,7 +1077,16 @@ async fn resource_save(
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.edit"), current.data.name);
             let fields = resource_form_fields(&state, req.lang, kind, &f).await?;
-            let page = form_page(&state, &req, "nav.resources", title, format!("/resources/{id}"), format!("/resources/{id}"), Some(current.version), fields).await;
+            let page = form_page(
+                &state,
+                &req,
+                "nav.resources",
+                title,
+                format!("/resources/{id}"),
+                Some(current.version),
+                fields,
+            )
+            .await;
             refused(&state, &req, e, page).await
         }
     }
@@ -932,7 +1136,11 @@ async fn product_form_fields(state: &AppState, lang: Lang, f: &Fields) -> Result
 /// The products, with search and filters.
 #[utoipa::path(get, path = "/products", tag = "pages", security(("keyuan" = ["catalog.read"])), params(ProductQuery),
     responses((status = 200, description = "product list", content_type = "text/html")))]
-async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<ProductQuery>) -> Result<Html<String>, AppError> {
+async fn products_page(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<ProductQuery>,
+) -> Result<Html<String>, AppError> {
     let lang = req.lang;
     let p = q.page();
     let page = store::products::list(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
@@ -947,7 +1155,9 @@ async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
         tabs.push(Link { href: format!("/products?product_type={code}"), label, active });
     }
     let mut cur = Map::new();
-    for (k, v) in [("q", &q.q), ("product_type", &q.product_type), ("supplier_id", &q.supplier_id), ("active", &q.active)] {
+    for (k, v) in
+        [("q", &q.q), ("product_type", &q.product_type), ("supplier_id", &q.supplier_id), ("active", &q.active)]
+    {
         cur.insert(k.into(), json!(v.clone().unwrap_or_default()));
     }
     let mut qf = field(lang, "q", "search", &cur);
@@ -956,7 +1166,13 @@ async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
         qf,
         field(lang, "product_type", "hidden", &cur),
         select(lang, "supplier_id", &cur, supplier_options(&state).await?, true),
-        select(lang, "active", &cur, vec![("true".into(), lang.t("catalog.active").into()), ("false".into(), lang.t("catalog.inactive").into())], true),
+        select(
+            lang,
+            "active",
+            &cur,
+            vec![("true".into(), lang.t("catalog.active").into()), ("false".into(), lang.t("catalog.inactive").into())],
+            true,
+        ),
     ];
     let rows = page
         .items
@@ -974,7 +1190,16 @@ async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
             ]
         })
         .collect();
-    let next = next_href("/products", &[("q", q.q.as_deref()), ("product_type", q.product_type.as_deref()), ("supplier_id", q.supplier_id.as_deref()), ("active", q.active.as_deref())], page.next);
+    let next = next_href(
+        "/products",
+        &[
+            ("q", q.q.as_deref()),
+            ("product_type", q.product_type.as_deref()),
+            ("supplier_id", q.supplier_id.as_deref()),
+            ("active", q.active.as_deref()),
+        ],
+        page.next,
+    );
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.products").await;
     render(&ListPage {
         shell,
@@ -983,7 +1208,19 @@ async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
         actions,
         tabs,
         filters,
-        headers: headers(lang, &["catalog.f.code", "catalog.f.name", "catalog.f.product_type", "catalog.f.destination", "catalog.f.days", "catalog.f.adult_price", "catalog.f.child_price", "catalog.active"]),
+        headers: headers(
+            lang,
+            &[
+                "catalog.f.code",
+                "catalog.f.name",
+                "catalog.f.product_type",
+                "catalog.f.destination",
+                "catalog.f.days",
+                "catalog.f.adult_price",
+                "catalog.f.child_price",
+                "catalog.active",
+            ],
+        ),
         rows,
         next,
     })
@@ -995,7 +1232,7 @@ async fn products_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
 async fn product_new(State(state): State<AppState>, req: Req) -> Result<Html<String>, AppError> {
     let fields = product_form_fields(&state, req.lang, &Map::new()).await?;
     let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.products"));
-    render(&form_page(&state, &req, "nav.products", title, "/products".into(), "/products".into(), None, fields).await)
+    render(&form_page(&state, &req, "nav.products", title, "/products".into(), None, fields).await)
 }
 
 /// Creates a product from the form.
@@ -1020,7 +1257,7 @@ async fn product_create(
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.products"));
             let fields = product_form_fields(&state, req.lang, &f).await?;
-            let page = form_page(&state, &req, "nav.products", title, "/products".into(), "/products".into(), None, fields).await;
+            let page = form_page(&state, &req, "nav.products", title, "/products".into(), None, fields).await;
             refused(&state, &req, e, page).await
         }
     }
@@ -1041,7 +1278,16 @@ async fn product_page(
     let props = vec![
         (lang.t("catalog.f.code").to_string(), d.code.clone()),
         (lang.t("catalog.f.product_type").into(), type_label(&d.product_type, lang)),
-        (lang.t("catalog.f.destination").into(), format!("{} {} {} {}", opt(&d.country), opt(&d.region), opt(&d.city), d.destination.clone().unwrap_or_default())),
+        (
+            lang.t("catalog.f.destination").into(),
+            format!(
+                "{} {} {} {}",
+                opt(&d.country),
+                opt(&d.region),
+                opt(&d.city),
+                d.destination.clone().unwrap_or_default()
+            ),
+        ),
         (lang.t("catalog.f.route").into(), opt(&p.route_name)),
         (lang.t("catalog.f.supplier").into(), opt(&p.supplier_name)),
         (lang.t("catalog.f.days").into(), d.days.to_string()),
@@ -1053,22 +1299,47 @@ async fn product_page(
         (lang.t("catalog.f.description").into(), opt(&d.description)),
         (lang.t("catalog.active").into(), yes_no(lang, d.active)),
     ];
-    let deps = store::departures::list(&state.store, &store::departures::Filter { product_id: Some(p.id), ..Default::default() }, 200, None).await?;
+    let deps = store::departures::list(
+        &state.store,
+        &store::departures::Filter { product_id: Some(p.id), ..Default::default() },
+        200,
+        None,
+    )
+    .await?;
     let section = Section {
         id: "departures",
         title: lang.t("catalog.departures").into(),
-        headers: headers(lang, &["catalog.f.code", "catalog.f.departure_date", "catalog.f.status", "catalog.f.capacity", "catalog.f.seats_left"]),
+        headers: headers(
+            lang,
+            &[
+                "catalog.f.code",
+                "catalog.f.departure_date",
+                "catalog.f.status",
+                "catalog.f.capacity",
+                "catalog.f.seats_left",
+            ],
+        ),
         rows: deps.items.iter().map(|d| departure_row(d, lang)).collect(),
     };
     let mut actions = Vec::new();
     if can_write(&req) {
         actions.push(link(format!("/products/{id}/edit"), lang.t("catalog.edit")));
-        actions.push(link(format!("/departures/new?product_id={id}"), format!("{} · {}", lang.t("catalog.new"), lang.t("catalog.departures"))));
+        actions.push(link(
+            format!("/departures/new?product_id={id}"),
+            format!("{} · {}", lang.t("catalog.new"), lang.t("catalog.departures")),
+        ));
     }
     actions.push(link("/products", lang.t("catalog.products")));
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.products").await;
     let notice = q.saved.is_some().then(|| lang.t("common.saved"));
-    render(&ShowPage { shell, title: format!("{} {}", d.code, d.name), notice, actions, props, sections: vec![section] })
+    render(&ShowPage {
+        shell,
+        title: format!("{} {}", d.code, d.name),
+        notice,
+        actions,
+        props,
+        sections: vec![section],
+    })
 }
 
 fn departure_row(d: &store::departures::Departure, lang: Lang) -> Vec<Cell> {
@@ -1092,7 +1363,7 @@ async fn product_edit(State(state): State<AppState>, req: Req, Path(id): Path<i6
     let p = store::products::get(&state.store, ProductId(id)).await?;
     let fields = product_form_fields(&state, req.lang, &fields_of(&p.data)).await?;
     let title = format!("{} · {}", req.lang.t("catalog.edit"), p.data.name);
-    render(&form_page(&state, &req, "nav.products", title, format!("/products/{id}"), format!("/products/{id}"), Some(p.version), fields).await)
+    render(&form_page(&state, &req, "nav.products", title, format!("/products/{id}"), Some(p.version), fields).await)
 }
 
 /// Saves a changed product.
@@ -1120,7 +1391,16 @@ async fn product_save(
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.edit"), current.data.name);
             let fields = product_form_fields(&state, req.lang, &f).await?;
-            let page = form_page(&state, &req, "nav.products", title, format!("/products/{id}"), format!("/products/{id}"), Some(current.version), fields).await;
+            let page = form_page(
+                &state,
+                &req,
+                "nav.products",
+                title,
+                format!("/products/{id}"),
+                Some(current.version),
+                fields,
+            )
+            .await;
             refused(&state, &req, e, page).await
         }
     }
@@ -1129,9 +1409,21 @@ async fn product_save(
 // ---------------------------------------------------------------------------
 // Departures
 
-async fn departure_form_fields(state: &AppState, lang: Lang, f: &Fields, current: Option<DepartureStatus>) -> Result<Vec<FField>, AppError> {
-    let products = store::products::list(&state.store, &store::products::Filter { active: Some(true), ..Default::default() }, 200, None).await?;
-    let products = products.items.iter().map(|p| (p.id.to_string(), format!("{} {}", p.data.code, p.data.name))).collect();
+async fn departure_form_fields(
+    state: &AppState,
+    lang: Lang,
+    f: &Fields,
+    current: Option<DepartureStatus>,
+) -> Result<Vec<FField>, AppError> {
+    let products = store::products::list(
+        &state.store,
+        &store::products::Filter { active: Some(true), ..Default::default() },
+        200,
+        None,
+    )
+    .await?;
+    let products =
+        products.items.iter().map(|p| (p.id.to_string(), format!("{} {}", p.data.code, p.data.name))).collect();
     let people = store::users::all_active(&state.store).await?;
     let people = people.iter().map(|u| (u.id.to_string(), u.display_name.clone())).collect();
     let mut out = Vec::new();
@@ -1155,7 +1447,13 @@ async fn departure_form_fields(state: &AppState, lang: Lang, f: &Fields, current
             f2.insert("status".into(), json!(c.code()));
         }
     }
-    out.push(select(lang, "status", &f2, statuses.iter().map(|s| (s.code().to_string(), s.label(lang == Lang::Zh).to_string())).collect(), false));
+    out.push(select(
+        lang,
+        "status",
+        &f2,
+        statuses.iter().map(|s| (s.code().to_string(), s.label(lang == Lang::Zh).to_string())).collect(),
+        false,
+    ));
     out.push(field(lang, "notes", "textarea", f));
     Ok(out)
 }
@@ -1167,7 +1465,11 @@ fn departure_statuses(lang: Lang) -> Vec<(String, String)> {
 /// The departures, with filters by product, status and month.
 #[utoipa::path(get, path = "/departures", tag = "pages", security(("keyuan" = ["catalog.read"])), params(DepartureQuery),
     responses((status = 200, description = "departure list", content_type = "text/html")))]
-async fn departures_page(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<DepartureQuery>) -> Result<Html<String>, AppError> {
+async fn departures_page(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<DepartureQuery>,
+) -> Result<Html<String>, AppError> {
     let lang = req.lang;
     let p = q.page();
     let page = store::departures::list(&state.store, &q.filter()?, p.limit()?, p.before()?).await?;
@@ -1183,7 +1485,8 @@ async fn departures_page(State(state): State<AppState>, req: Req, ApiQuery(q): A
         tabs.push(Link { href: format!("/departures?status={code}"), label, active });
     }
     let products = store::products::list(&state.store, &store::products::Filter::default(), 200, None).await?;
-    let products = products.items.iter().map(|p| (p.id.to_string(), format!("{} {}", p.data.code, p.data.name))).collect();
+    let products =
+        products.items.iter().map(|p| (p.id.to_string(), format!("{} {}", p.data.code, p.data.name))).collect();
     let mut cur = Map::new();
     for (k, v) in [("product_id", &q.product_id), ("status", &q.status), ("month", &q.month)] {
         cur.insert(k.into(), json!(v.clone().unwrap_or_default()));
@@ -1202,7 +1505,11 @@ async fn departures_page(State(state): State<AppState>, req: Req, ApiQuery(q): A
             r
         })
         .collect();
-    let next = next_href("/departures", &[("product_id", q.product_id.as_deref()), ("status", q.status.as_deref()), ("month", q.month.as_deref())], page.next);
+    let next = next_href(
+        "/departures",
+        &[("product_id", q.product_id.as_deref()), ("status", q.status.as_deref()), ("month", q.month.as_deref())],
+        page.next,
+    );
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.departures").await;
     render(&ListPage {
         shell,
@@ -1211,7 +1518,17 @@ async fn departures_page(State(state): State<AppState>, req: Req, ApiQuery(q): A
         actions,
         tabs,
         filters,
-        headers: headers(lang, &["catalog.f.code", "catalog.f.product", "catalog.f.departure_date", "catalog.f.status", "catalog.f.capacity", "catalog.f.seats_left"]),
+        headers: headers(
+            lang,
+            &[
+                "catalog.f.code",
+                "catalog.f.product",
+                "catalog.f.departure_date",
+                "catalog.f.status",
+                "catalog.f.capacity",
+                "catalog.f.seats_left",
+            ],
+        ),
         rows,
         next,
     })
@@ -1228,14 +1545,18 @@ struct NewDepartureQuery {
 /// The form for a new departure.
 #[utoipa::path(get, path = "/departures/new", tag = "pages", security(("keyuan" = ["catalog.write"])), params(NewDepartureQuery),
     responses((status = 200, description = "form", content_type = "text/html")))]
-async fn departure_new(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<NewDepartureQuery>) -> Result<Html<String>, AppError> {
+async fn departure_new(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<NewDepartureQuery>,
+) -> Result<Html<String>, AppError> {
     let mut f = Map::new();
     if let Some(p) = q.product_id {
         f.insert("product_id".into(), json!(p));
     }
     let fields = departure_form_fields(&state, req.lang, &f, None).await?;
     let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.departures"));
-    render(&form_page(&state, &req, "nav.departures", title, "/departures".into(), "/departures".into(), None, fields).await)
+    render(&form_page(&state, &req, "nav.departures", title, "/departures".into(), None, fields).await)
 }
 
 /// Creates a departure from the form.
@@ -1250,7 +1571,8 @@ async fn departure_create(
     let result = async {
         let (d, status) = input::departure(&state, &f).await?;
         let mut tx = state.store.begin().await?;
-        let dep = store::departures::create(&mut tx, &req.actor()?, &d, status.unwrap_or(DepartureStatus::Planning)).await?;
+        let dep =
+            store::departures::create(&mut tx, &req.actor()?, &d, status.unwrap_or(DepartureStatus::Planning)).await?;
         tx.commit().await?;
         Ok::<_, AppError>(dep)
     }
@@ -1260,7 +1582,7 @@ async fn departure_create(
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.new"), req.lang.t("catalog.departures"));
             let fields = departure_form_fields(&state, req.lang, &f, None).await?;
-            let page = form_page(&state, &req, "nav.departures", title, "/departures".into(), "/departures".into(), None, fields).await;
+            let page = form_page(&state, &req, "nav.departures", title, "/departures".into(), None, fields).await;
             refused(&state, &req, e, page).await
         }
     }
@@ -1295,7 +1617,20 @@ async fn departure_page(
     let manifest = Section {
         id: "manifest",
         title: lang.t("catalog.manifest").into(),
-        headers: headers(lang, &["catalog.t.name", "catalog.t.gender", "catalog.t.birthday", "catalog.t.mobile", "catalog.t.id_card", "catalog.t.passport", "catalog.t.child", "catalog.t.room", "catalog.t.order"]),
+        headers: headers(
+            lang,
+            &[
+                "catalog.t.name",
+                "catalog.t.gender",
+                "catalog.t.birthday",
+                "catalog.t.mobile",
+                "catalog.t.id_card",
+                "catalog.t.passport",
+                "catalog.t.child",
+                "catalog.t.room",
+                "catalog.t.order",
+            ],
+        ),
         rows: rows
             .iter()
             .map(|t| {
@@ -1327,23 +1662,42 @@ async fn departure_page(
     if can_write(&req) {
         actions.push(link(format!("/departures/{id}/edit"), lang.t("catalog.edit")));
     }
-    actions.push(link(format!("/departures/{id}/manifest.xlsx"), format!("{} · {}", lang.t("catalog.manifest"), lang.t("catalog.export_xlsx"))));
-    actions.push(link(format!("/departures/{id}/rooming.xlsx"), format!("{} · {}", lang.t("catalog.rooming"), lang.t("catalog.export_xlsx"))));
+    actions.push(link(
+        format!("/departures/{id}/manifest.xlsx"),
+        format!("{} · {}", lang.t("catalog.manifest"), lang.t("catalog.export_xlsx")),
+    ));
+    actions.push(link(
+        format!("/departures/{id}/rooming.xlsx"),
+        format!("{} · {}", lang.t("catalog.rooming"), lang.t("catalog.export_xlsx")),
+    ));
     actions.push(link(format!("/products/{}", d.product_id), lang.t("catalog.f.product")));
     let shell = Shell::new(&state, req.principal.clone(), lang, "nav.departures").await;
     let notice = q.saved.is_some().then(|| lang.t("common.saved"));
-    render(&ShowPage { shell, title: format!("{} {}", d.code, d.product_name), notice, actions, props, sections: vec![manifest, rooming] })
+    render(&ShowPage {
+        shell,
+        title: format!("{} {}", d.code, d.product_name),
+        notice,
+        actions,
+        props,
+        sections: vec![manifest, rooming],
+    })
 }
 
 /// The form to change a departure.
 #[utoipa::path(get, path = "/departures/{id}/edit", tag = "pages", security(("keyuan" = ["catalog.write"])),
     params(("id" = i64, Path, description = "departure id")), responses((status = 200, description = "form", content_type = "text/html")))]
-async fn departure_edit(State(state): State<AppState>, req: Req, Path(id): Path<i64>) -> Result<Html<String>, AppError> {
+async fn departure_edit(
+    State(state): State<AppState>,
+    req: Req,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
     let d = store::departures::get(&state.store, DepartureId(id)).await?;
     let current = DepartureStatus::from_code(&d.status);
     let fields = departure_form_fields(&state, req.lang, &input::departure_fields(&d), current).await?;
     let title = format!("{} · {}", req.lang.t("catalog.edit"), d.code);
-    render(&form_page(&state, &req, "nav.departures", title, format!("/departures/{id}"), format!("/departures/{id}"), Some(d.version), fields).await)
+    render(
+        &form_page(&state, &req, "nav.departures", title, format!("/departures/{id}"), Some(d.version), fields).await,
+    )
 }
 
 /// Saves a changed departure.
@@ -1371,8 +1725,18 @@ async fn departure_save(
         Ok(()) => Ok(see_other(&format!("/departures/{id}?saved=1"))),
         Err(e) => {
             let title = format!("{} · {}", req.lang.t("catalog.edit"), current.code);
-            let fields = departure_form_fields(&state, req.lang, &f, DepartureStatus::from_code(&current.status)).await?;
-            let page = form_page(&state, &req, "nav.departures", title, format!("/departures/{id}"), format!("/departures/{id}"), Some(current.version), fields).await;
+            let fields =
+                departure_form_fields(&state, req.lang, &f, DepartureStatus::from_code(&current.status)).await?;
+            let page = form_page(
+                &state,
+                &req,
+                "nav.departures",
+                title,
+                format!("/departures/{id}"),
+                Some(current.version),
+                fields,
+            )
+            .await;
             refused(&state, &req, e, page).await
         }
     }
@@ -1405,7 +1769,11 @@ struct CalendarPage {
 /// The month grid of departures, each with its seats left.
 #[utoipa::path(get, path = "/departures/calendar", tag = "pages", security(("keyuan" = ["catalog.read"])), params(MonthQuery),
     responses((status = 200, description = "calendar", content_type = "text/html")))]
-async fn calendar_page(State(state): State<AppState>, req: Req, ApiQuery(q): ApiQuery<MonthQuery>) -> Result<Html<String>, AppError> {
+async fn calendar_page(
+    State(state): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<MonthQuery>,
+) -> Result<Html<String>, AppError> {
     let lang = req.lang;
     let first = match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => super::parse_month(m)?,
@@ -1429,7 +1797,13 @@ async fn calendar_page(State(state): State<AppState>, req: Req, ApiQuery(q): Api
             .filter(|d| d.departure_date == date)
             .map(|d| {
                 cell_link(
-                    format!("{} · {} · {} {}", d.code, status_label(&d.status, lang), lang.t("catalog.left"), d.seats_left),
+                    format!(
+                        "{} · {} · {} {}",
+                        d.code,
+                        status_label(&d.status, lang),
+                        lang.t("catalog.left"),
+                        d.seats_left
+                    ),
                     format!("/departures/{}", d.id),
                 )
             })
