@@ -776,6 +776,33 @@ async fn pages(app: TestApp) -> Result<()> {
         .await?;
     ensure!(s == StatusCode::CONFLICT && html.contains("alert"), "stale form: {s}");
 
+    // Every page in English too, with no text missing in either language.
+    let password = "Quartz-Lantern-Oyster-47!";
+    keyuan::cli::add_user(&app.store, "english", "operator", None, None, None, "en", password).await?;
+    let mut en = app.browser("english", password).await?;
+    let detail_pages = [sup.clone(), route.clone(), format!("/products/{product}"), dep.clone(), format!("{dep}/edit")];
+    for path in [
+        "/resources",
+        "/suppliers",
+        "/products",
+        "/departures",
+        "/departures/calendar",
+        "/resources/new?kind=accommodation",
+        "/resources/new?kind=transport",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .chain(detail_pages)
+    {
+        let (s, html) = en.get(&path).await?;
+        let missing = html.find("??").map(|i| html[i.saturating_sub(80)..i + 2].to_string());
+        ensure!(s == StatusCode::OK && missing.is_none(), "{path} in English: {s} {missing:?}");
+        let (_, html) = b.get(&path).await?;
+        ensure!(!html.contains("??"), "{path} in Chinese has every text");
+    }
+    let (_, html) = en.get("/departures").await?;
+    ensure!(html.contains("Departures") && html.contains("Seats left"), "English list");
+
     // Read-only roles see no edit links; their posts are refused.
     let (_, pw) = app.create_user("xiaowang", "sales", None).await?;
     let mut sb = app.browser("xiaowang", &pw).await?;
