@@ -107,7 +107,7 @@ async fn suppliers_list(
 }
 
 /// Creates a supplier; `contacts` is a list of `{name, role, mobile, email, wechat}`.
-#[utoipa::path(post, path = "/api/v1/suppliers", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/api/v1/suppliers", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"), request_body(content = Object, description = "the supplier's fields"),
     responses((status = 201, description = "the supplier"), (status = 422, body = crate::error::ErrorBody)))]
 async fn suppliers_create(
     State(state): State<AppState>,
@@ -129,7 +129,7 @@ async fn supplier_get(State(state): State<AppState>, Path(id): Path<i64>) -> Res
 }
 
 /// Changes a supplier: send the fields to change and the `version` you read.
-#[utoipa::path(patch, path = "/api/v1/suppliers/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(patch, path = "/api/v1/suppliers/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     params(("id" = i64, Path, description = "supplier id")),
     responses((status = 200, description = "the supplier"), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn supplier_patch(
@@ -206,7 +206,7 @@ async fn resources_list(
 /// max_occupancy}]}`; transport `{mode, carrier, service_no, from, to}`;
 /// route `{days: [{day, title, stops: [name | {resource_id}], meals: "BLD" |
 /// "早午晚", lodging: name | {resource_id}}]}`.
-#[utoipa::path(post, path = "/api/v1/resources", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/api/v1/resources", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     responses((status = 201, description = "the resource"), (status = 422, body = crate::error::ErrorBody)))]
 async fn resources_create(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ async fn resource_get(State(state): State<AppState>, Path(id): Path<i64>) -> Res
 }
 
 /// Changes a resource (`details` replaced as a whole when sent).
-#[utoipa::path(patch, path = "/api/v1/resources/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(patch, path = "/api/v1/resources/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     params(("id" = i64, Path, description = "resource id")),
     responses((status = 200, description = "the resource"), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn resource_patch(
@@ -295,7 +295,7 @@ async fn products_list(
 }
 
 /// Creates a product; prices are strings in yuan (`"3980.00"`).
-#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     responses((status = 201, description = "the product"), (status = 422, body = crate::error::ErrorBody)))]
 async fn products_create(
     State(state): State<AppState>,
@@ -317,7 +317,7 @@ async fn product_get(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
 }
 
 /// Changes a product.
-#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     params(("id" = i64, Path, description = "product id")),
     responses((status = 200, description = "the product"), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn product_patch(
@@ -393,7 +393,7 @@ async fn departures_list(
 /// required; `return_date` defaults from the product's days, prices from
 /// its prices; `status` `planning` (default) or `open`. The code is made
 /// from the product code and the date.
-#[utoipa::path(post, path = "/api/v1/departures", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/api/v1/departures", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     responses((status = 201, description = "the departure"), (status = 422, body = crate::error::ErrorBody)))]
 async fn departures_create(
     State(state): State<AppState>,
@@ -417,7 +417,7 @@ async fn departure_get(State(state): State<AppState>, Path(id): Path<i64>) -> Re
 
 /// Changes a departure; `status` moves only as the status rules allow, a
 /// capacity below the seats sold is 422 on `capacity`.
-#[utoipa::path(patch, path = "/api/v1/departures/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(patch, path = "/api/v1/departures/{id}", tag = "catalog", security(("keyuan" = ["catalog.write"])), request_body(content = Object, description = "JSON object of the record's fields (PATCH: the fields to change and `version`)"),
     params(("id" = i64, Path, description = "departure id")),
     responses((status = 200, description = "the departure"), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn departure_patch(

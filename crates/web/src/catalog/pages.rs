@@ -450,7 +450,7 @@ async fn supplier_new(State(state): State<AppState>, req: Req) -> Result<Html<St
 }
 
 /// Creates a supplier from the form.
-#[utoipa::path(post, path = "/suppliers", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/suppliers", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     responses((status = 303, description = "created"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn supplier_create(
     State(state): State<AppState>,
@@ -585,7 +585,7 @@ async fn supplier_edit(State(state): State<AppState>, req: Req, Path(id): Path<i
 }
 
 /// Saves a changed supplier.
-#[utoipa::path(post, path = "/suppliers/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/suppliers/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     params(("id" = i64, Path, description = "supplier id")),
     responses((status = 303, description = "saved"), (status = 409, description = "changed meanwhile", content_type = "text/html"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn supplier_save(
@@ -868,7 +868,7 @@ async fn resource_new(
 }
 
 /// Creates a resource from the form.
-#[utoipa::path(post, path = "/resources", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/resources", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     responses((status = 303, description = "created"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn resource_create(
     State(state): State<AppState>,
@@ -1051,7 +1051,7 @@ async fn resource_edit(State(state): State<AppState>, req: Req, Path(id): Path<i
 }
 
 /// Saves a changed resource.
-#[utoipa::path(post, path = "/resources/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/resources/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     params(("id" = i64, Path, description = "resource id")),
     responses((status = 303, description = "saved"), (status = 409, description = "changed meanwhile", content_type = "text/html"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn resource_save(
@@ -1236,7 +1236,7 @@ async fn product_new(State(state): State<AppState>, req: Req) -> Result<Html<Str
 }
 
 /// Creates a product from the form.
-#[utoipa::path(post, path = "/products", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/products", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     responses((status = 303, description = "created"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn product_create(
     State(state): State<AppState>,
@@ -1367,7 +1367,7 @@ async fn product_edit(State(state): State<AppState>, req: Req, Path(id): Path<i6
 }
 
 /// Saves a changed product.
-#[utoipa::path(post, path = "/products/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/products/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     params(("id" = i64, Path, description = "product id")),
     responses((status = 303, description = "saved"), (status = 409, description = "changed meanwhile", content_type = "text/html"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn product_save(
@@ -1560,7 +1560,7 @@ async fn departure_new(
 }
 
 /// Creates a departure from the form.
-#[utoipa::path(post, path = "/departures", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/departures", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     responses((status = 303, description = "created"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn departure_create(
     State(state): State<AppState>,
@@ -1701,7 +1701,7 @@ async fn departure_edit(
 }
 
 /// Saves a changed departure.
-#[utoipa::path(post, path = "/departures/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])),
+#[utoipa::path(post, path = "/departures/{id}", tag = "pages", security(("keyuan" = ["catalog.write"])), request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "the form's fields"),
     params(("id" = i64, Path, description = "departure id")),
     responses((status = 303, description = "saved"), (status = 409, description = "changed meanwhile", content_type = "text/html"), (status = 422, description = "form with problems", content_type = "text/html")))]
 async fn departure_save(
