@@ -137,9 +137,10 @@ pub(crate) fn push_search(sql: &mut Sql, q: &str, name_col: &str, pinyin_col: &s
     if q.is_empty() {
         return;
     }
-    let esc = like_escape(q);
+    // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
+    let esc = like_escape(&q.to_lowercase());
     let lower = like_escape(&q.to_lowercase().replace(' ', ""));
-    sql.push(&format!(" AND ({name_col} LIKE ")).bind(format!("%{esc}%")).push(" ESCAPE '\\'");
+    sql.push(&format!(" AND (LOWER({name_col}) LIKE ")).bind(format!("%{esc}%")).push(" ESCAPE '\\'");
     sql.push(&format!(" OR {pinyin_col} LIKE ")).bind(format!("{lower}%")).push(" ESCAPE '\\'");
     sql.push(&format!(" OR {pinyin_col} LIKE ")).bind(format!("% {lower}%")).push(" ESCAPE '\\')");
 }

@@ -143,6 +143,8 @@ async fn library(app: TestApp) -> Result<()> {
     // Search: fragment, pinyin initials, full pinyin prefix; filters.
     let (_, l) = op.get(&format!("/api/v1/resources?q={}", q("海角"))).await?;
     ensure!(names(&l) == ["天涯海角"], "{l}");
+    let (_, l) = op.get("/api/v1/resources?q=hu7281").await?;
+    ensure!(names(&l) == ["海航 HU7281"], "a fragment in any case on both engines: {l}");
     let (_, l) = op.get("/api/v1/resources?q=tyhj").await?;
     ensure!(names(&l) == ["天涯海角"], "initials: {l}");
     let (_, l) = op.get("/api/v1/resources?q=sanya").await?;
