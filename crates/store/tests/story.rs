@@ -10,6 +10,7 @@
 
 mod story {
     pub mod backup;
+    pub mod catalog;
     pub mod fixtures;
     pub mod jobs;
     pub mod platform;
@@ -74,6 +75,8 @@ fn all_stories() -> Vec<(&'static str, Runs, StoryFn)> {
         OnEachEngine: backup::backup_restores_into_a_fresh_database_of_the_same_engine,
         OnEachEngine: backup::restore_needs_the_original_data_key,
         OnEachEngine: platform::concurrent_write_transactions_all_succeed,
+        OnEachEngine: catalog::fifty_concurrent_bookings_fill_exactly_the_seats_left,
+        OnEachEngine: catalog::departure_edits_keep_seats_and_status_rules,
         AcrossEngines: backup::sqlite_backup_restores_into_postgres,
         AcrossEngines: backup::postgres_backup_restores_into_sqlite,
         AcrossEngines: platform::schemas_have_the_same_tables_and_columns,
