@@ -167,14 +167,16 @@ pub async fn order_balance(store: &Store, vis: &Visibility, order: OrderId) -> R
     Ok(b)
 }
 
-/// A customer's balance over the orders `vis` lets the caller see.
-pub async fn customer_balance(store: &Store, vis: &Visibility, customer: CustomerId) -> Result<Balance> {
+/// A customer's balance over the orders `vis` lets the caller see, and how
+/// many orders that is.
+pub async fn customer_balance(store: &Store, vis: &Visibility, customer: CustomerId) -> Result<(Balance, i64)> {
     let mut sql = Sql::new("SELECT o.id, o.status, o.amount FROM orders o WHERE o.customer_id = ");
     sql.bind(customer.0);
     vis.restrict(&mut sql, "o.owner_id", "o.team_id");
     let rows = sql.query().fetch_all(store.pool()).await?;
     let mut total = Balance::of(Money::ZERO, &[]).map_err(|_| overflow())?;
     let mut conn = store.pool().acquire().await?;
+    let count = rows.len() as i64;
     for r in rows {
         let id: i64 = r.try_get(0)?;
         let status: String = r.try_get(1)?;
@@ -191,7 +193,7 @@ pub async fn customer_balance(store: &Store, vis: &Visibility, customer: Custome
             overpayment: add(total.overpayment, b.overpayment)?,
         };
     }
-    Ok(total)
+    Ok((total, count))
 }
 
 /// Records a receipt or refund on an order `vis` lets the caller see, after
@@ -492,4 +494,78 @@ pub async fn statement(store: &Store, vis: &Visibility, year: i32, month: u32) -
         by_salesperson,
         by_product_type: sum_by_product_type(&this_month).map_err(|_| overflow())?,
     })
+}
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> StoreError {
+    StoreError::Backup(format!("cannot write the workbook: {e}"))
+}
+
+/// The statement as an XLSX workbook: the month's summary, the year by
+/// month, by salesperson and by product type (amounts in yuan, two decimals).
+/// `zh` chooses the labels' language.
+pub fn statement_xlsx(s: &Statement, zh: bool) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let t = |zh_text: &'static str, en: &'static str| if zh { zh_text } else { en };
+    let yuan = |m: Money| m.0 as f64 / 100.0;
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("0.00");
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t("本月", "Month")).map_err(xlsx_err)?;
+        sheet
+            .write_string_with_format(0, 0, format!("{}-{:02}", s.year, s.month), &bold)
+            .map_err(xlsx_err)?;
+        let rows = [
+            (t("应收(本月订单)", "Receivables (orders this month)"), s.receivables),
+            (t("收款", "Receipts"), s.receipts),
+            (t("退款", "Refunds"), s.refunds),
+            (t("净收款", "Net received"), s.net),
+        ];
+        for (i, (label, m)) in rows.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, *label).map_err(xlsx_err)?;
+            sheet.write_number_with_format(r, 1, yuan(*m), &money).map_err(xlsx_err)?;
+        }
+        sheet.write_string(5, 0, t("订单数", "Orders")).map_err(xlsx_err)?;
+        sheet.write_number(5, 1, s.order_count as f64).map_err(xlsx_err)?;
+    }
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t("全年按月", "Year by month")).map_err(xlsx_err)?;
+        for (c, h) in [t("月份", "Month"), t("应收", "Receivables"), t("净收款", "Net received")].iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xlsx_err)?;
+        }
+        for (i, (orders, received)) in s.by_month.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_number(r, 0, (i + 1) as f64).map_err(xlsx_err)?;
+            sheet.write_number_with_format(r, 1, yuan(*orders), &money).map_err(xlsx_err)?;
+            sheet.write_number_with_format(r, 2, yuan(*received), &money).map_err(xlsx_err)?;
+        }
+    }
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t("按销售", "By salesperson")).map_err(xlsx_err)?;
+        for (c, h) in [t("销售", "Salesperson"), t("应收", "Receivables")].iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xlsx_err)?;
+        }
+        for (i, (_, name, m)) in s.by_salesperson.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, crate::customer_export::neutralise(name).as_ref()).map_err(xlsx_err)?;
+            sheet.write_number_with_format(r, 1, yuan(*m), &money).map_err(xlsx_err)?;
+        }
+    }
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t("按产品类型", "By product type")).map_err(xlsx_err)?;
+        for (c, h) in [t("产品类型", "Product type"), t("应收", "Receivables")].iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xlsx_err)?;
+        }
+        for (i, (pt, m)) in s.by_product_type.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, pt.label(zh)).map_err(xlsx_err)?;
+            sheet.write_number_with_format(r, 1, yuan(*m), &money).map_err(xlsx_err)?;
+        }
+    }
+    book.save_to_buffer().map_err(xlsx_err)
 }
