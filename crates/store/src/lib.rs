@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod logins;
 mod migrate;
 pub mod numbers;
+pub mod order_import;
 pub mod opportunities;
 pub mod orders;
 pub mod privacy;

@@ -363,8 +363,8 @@ pub struct AgingItem {
 pub async fn aging(store: &Store, vis: &Visibility, as_of: NaiveDate) -> Result<(AgingReport, Vec<AgingItem>)> {
     let mut sql = Sql::new(
         "SELECT o.id, o.order_no, c.name, o.due_date, o.order_date, o.amount, \
-         COALESCE((SELECT SUM(CASE WHEN r.kind = 'refund' THEN -r.amount ELSE r.amount END) FROM receipts r \
-                   WHERE r.order_id = o.id), 0) AS paid \
+         CAST(COALESCE((SELECT SUM(CASE WHEN r.kind = 'refund' THEN -r.amount ELSE r.amount END) \
+                   FROM receipts r WHERE r.order_id = o.id), 0) AS BIGINT) AS paid \
          FROM orders o JOIN customers c ON c.id = o.customer_id \
          WHERE o.status NOT IN ('cancelled', 'refunded')",
     );

@@ -820,6 +820,12 @@ async fn api_add_charge(
     let mut errs = FieldErrors::new();
     let outlet = errs.check(Outlet::parse("outlet", b.outlet.trim()));
     let amount = errs.check(Money::parse("amount", b.amount.trim()));
+    if amount.is_some_and(Money::is_negative) {
+        errs.push(FieldError::new("amount", "negative", "amount must not be negative"));
+    }
+    if b.description.trim().is_empty() {
+        errs.push(FieldError::required("description"));
+    }
     let today = today_in(company_tz(&state).await?);
     let on = date(&mut errs, "charged_on", b.charged_on, Some(today)).unwrap_or(today);
     errs.into_result()?;
