@@ -12,6 +12,7 @@ pub fn stories() -> Vec<Story> {
         story("only_finance_records_money_and_reads_stay_in_scope", finance_permissions),
         story("aging_sorts_outstanding_receivables_by_due_date", aging),
         story("statements_sum_the_month_the_year_people_and_types_and_export_xlsx", statements),
+        story("cli_imports_order_history_and_payments_from_gbk_csv_and_reimports_update", cli_import),
     ]
 }
 
@@ -266,5 +267,117 @@ async fn statements(app: TestApp) -> Result<()> {
             .fetch_one(app.store.pool())
             .await?;
     ensure!(exported == 1, "the export is audited");
+    Ok(())
+}
+
+fn keyuan(url: &str, args: &[&str]) -> Result<(bool, String)> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyuan"))
+        .env_remove("KEYUAN_DATABASE_URL")
+        .env("KEYUAN_LOG", "warn")
+        .args(["--database", url])
+        .args(args)
+        .output()?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Ok((out.status.success(), text))
+}
+
+fn gbk(s: &str) -> Vec<u8> {
+    encoding_rs::GBK.encode(s).0.into_owned()
+}
+
+async fn count(app: &TestApp, sql: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(app.store.pool()).await?)
+}
+
+async fn cli_import(app: TestApp) -> Result<()> {
+    let (_, sales) = user(&app, "wang", "sales").await?;
+    let (_, fin) = user(&app, "kuaiji", "finance").await?;
+    let c = customer(&sales, "李娜", "13800001111").await?;
+    let (_, got) = sales.get(&format!("/api/v1/customers/{c}")).await?;
+    let code = got["code"].as_str().context("code")?.to_string();
+    let dir = app.db.scratch_dir();
+    std::fs::create_dir_all(&dir)?;
+    let orders_csv = dir.join("orders.csv");
+    let errors_csv = dir.join("errors.csv");
+    let file = format!(
+        "客户编号,订单号,下单日期,金额,产品类型,目的地,成人,儿童,状态,已付金额,出行日期\n\
+         {code},H2025-001,2025-03-01,5000,长线,昆明,2,0,已完成,5000,2025-04-01\n\
+         {code},H2025-002,2025/06/15,1200.50,一日游,杭州,1,1,,600,\n\
+         NOPE01,H2025-003,2025-07-01,800,,,,,,,\n\
+         {code},H2025-004,2025-13-01,abc,,,,,,,\n\
+         \n\
+         {code},H2025-005,2025-08-01,100,周边游,,,,,200,\n"
+    );
+    std::fs::write(&orders_csv, gbk(&file))?;
+    let path = orders_csv.to_string_lossy().to_string();
+    let errs = errors_csv.to_string_lossy().to_string();
+
+    let (ok, out) = keyuan(&app.db.url, &["import", "orders", &path, "--dry-run"])?;
+    ensure!(ok && out.contains("2 would be created") && out.contains("3 failed"), "{out}");
+    ensure!(count(&app, "SELECT COUNT(*) FROM orders").await? == 0, "a dry run writes nothing");
+
+    let (ok, out) = keyuan(&app.db.url, &["import", "orders", &path, "--errors", &errs])?;
+    ensure!(ok, "{out}");
+    ensure!(out.contains("GB18030") || out.contains("GBK"), "the encoding is reported: {out}");
+    ensure!(out.contains("2 created, 0 updated, 0 unchanged, 3 failed"), "{out}");
+    ensure!(out.contains("line 4") && out.contains("NOPE01"), "unknown customer named with its line: {out}");
+    ensure!(out.contains("line 5") && out.contains("下单日期") && out.contains("金额"), "{out}");
+    ensure!(out.contains("line 7") && out.contains("已付金额"), "paid above the amount: {out}");
+    let report = std::fs::read_to_string(&errors_csv)?;
+    ensure!(report.contains("line,field,column,reason") && report.contains("5,order_date,下单日期"), "{report}");
+
+    let (oid, amount, status, imported): (i64, i64, String, i64) =
+        sqlx::query_as("SELECT id, amount, status, imported FROM orders WHERE order_no = 'H2025-002'")
+            .fetch_one(app.store.pool())
+            .await?;
+    ensure!(amount == 120_050 && status == "completed" && imported == 1, "{amount} {status} {imported}");
+    let b = balance(&fin, oid).await?;
+    ensure!(b["received"] == "600.00" && b["balance"] == "600.50", "paid_amount became a receipt: {b}");
+    ensure!(count(&app, "SELECT COUNT(*) FROM receipts WHERE imported = 1").await? == 2);
+
+    // Again, changed, with customers created for unknown codes: updates, no duplicates.
+    let file = format!(
+        "客户编号,客户姓名,订单号,下单日期,金额,产品类型,目的地,成人,儿童,状态,已付金额,出行日期\n\
+         {code},,H2025-001,2025-03-01,5200,长线,昆明,2,0,已完成,5200,2025-04-01\n\
+         {code},,H2025-002,2025/06/15,1200.50,一日游,杭州,1,1,,600,\n\
+         NOPE01,赵老板,H2025-003,2025-07-01,800,,,,,,0,\n"
+    );
+    std::fs::write(&orders_csv, gbk(&file))?;
+    let (ok, out) = keyuan(&app.db.url, &["import", "orders", &path, "--create-missing-customers"])?;
+    ensure!(ok && out.contains("1 created, 1 updated, 1 unchanged, 0 failed"), "{out}");
+    ensure!(count(&app, "SELECT COUNT(*) FROM orders").await? == 3, "no duplicates");
+    let (amount,): (i64,) = sqlx::query_as("SELECT amount FROM receipts WHERE imported = 1 AND order_id = \
+                                            (SELECT id FROM orders WHERE order_no = 'H2025-001')")
+        .fetch_one(app.store.pool())
+        .await?;
+    ensure!(amount == 520_000, "the imported receipt follows paid_amount: {amount}");
+    ensure!(count(&app, "SELECT COUNT(*) FROM receipts WHERE imported = 1").await? == 2, "kept in step, not added");
+    let (name,): (String,) = sqlx::query_as("SELECT name FROM customers WHERE code = 'NOPE01'")
+        .fetch_one(app.store.pool())
+        .await?;
+    ensure!(name == "赵老板", "{name}");
+
+    // Payments.
+    let pay_csv = dir.join("payments.csv");
+    let pay = "订单号,收款日期,金额,收款方式,类型,参考号\n\
+               H2025-002,2025-06-20,300,微信,收款,WX1\n\
+               H2025-002,2025-06-21,400,现金,收款,\n\
+               H2025-001,2025-05-01,100,现金,退款,R1\n\
+               NOPE,2025-01-01,1,cash,,\n";
+    std::fs::write(&pay_csv, gbk(pay))?;
+    let pay_path = pay_csv.to_string_lossy().to_string();
+    let (ok, out) = keyuan(&app.db.url, &["import", "payments", &pay_path])?;
+    ensure!(ok && out.contains("2 created, 0 updated, 0 unchanged, 2 failed"), "{out}");
+    ensure!(out.contains("line 3") && out.contains("balance"), "over the balance: {out}");
+    ensure!(out.contains("line 5") && out.contains("NOPE"), "{out}");
+    let b = balance(&fin, oid).await?;
+    ensure!(b["received"] == "900.00" && b["balance"] == "300.50", "{b}");
+    let before = count(&app, "SELECT COUNT(*) FROM receipts").await?;
+    let (ok, out) = keyuan(&app.db.url, &["import", "payments", &pay_path])?;
+    ensure!(ok && out.contains("0 created, 0 updated, 2 unchanged, 2 failed"), "{out}");
+    ensure!(count(&app, "SELECT COUNT(*) FROM receipts").await? == before, "re-import adds nothing");
+
+    let (ok, out) = keyuan(&app.db.url, &["import", "payments", &path])?;
+    ensure!(!ok && out.contains("received_on"), "a file without the needed columns is refused: {out}");
     Ok(())
 }
