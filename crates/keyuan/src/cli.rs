@@ -247,14 +247,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { what: ImportCommand::Orders { file, dry_run, create_missing_customers, owner, errors } } => {
             let store = Store::connect(&cli.database).await?;
-            let flags = HistoryFlags { dry_run, create_missing_customers, owner: owner.as_deref(), errors: errors.as_deref() };
+            let flags =
+                HistoryFlags { dry_run, create_missing_customers, owner: owner.as_deref(), errors: errors.as_deref() };
             let result = import_history(&store, &file, History::Orders, &flags).await;
             store.close().await;
             result
         }
         Command::Import { what: ImportCommand::Payments { file, dry_run, errors } } => {
             let store = Store::connect(&cli.database).await?;
-            let flags = HistoryFlags { dry_run, create_missing_customers: false, owner: None, errors: errors.as_deref() };
+            let flags =
+                HistoryFlags { dry_run, create_missing_customers: false, owner: None, errors: errors.as_deref() };
             let result = import_history(&store, &file, History::Payments, &flags).await;
             store.close().await;
             result
@@ -413,7 +415,8 @@ async fn import_history(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let sheet = Sheet::read(&bytes).with_context(|| format!("cannot read {}", file.display()))?;
     drop(bytes);
-    let mut opts = Options { dry_run: flags.dry_run, create_missing_customers: flags.create_missing_customers, owner: None };
+    let mut opts =
+        Options { dry_run: flags.dry_run, create_missing_customers: flags.create_missing_customers, owner: None };
     if let Some(username) = flags.owner {
         match store::users::for_login(store, username).await?.map(|(u, _)| u) {
             Some(u) if u.active => opts.owner = Some(u.id),
@@ -441,7 +444,11 @@ async fn import_history(
     }
     let report = match report {
         Err(store::StoreError::Invalid(e)) => {
-            bail!("cannot import {}: {}", file.display(), e.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
+            bail!(
+                "cannot import {}: {}",
+                file.display(),
+                e.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+            )
         }
         other => other.with_context(|| format!("cannot import {}", file.display()))?,
     };

@@ -67,7 +67,8 @@ impl Report {
         for (line, errs) in &self.errors {
             for e in errs {
                 let column = crate::customer_export::neutralise(e.column.as_deref().unwrap_or(""));
-                let _ = w.write_record([line.to_string().as_str(), e.field.as_str(), column.as_ref(), e.message.as_str()]);
+                let _ =
+                    w.write_record([line.to_string().as_str(), e.field.as_str(), column.as_ref(), e.message.as_str()]);
             }
         }
         w.into_inner().unwrap_or_default()
@@ -178,7 +179,8 @@ async fn default_owner(store: &Store, opts: &Options) -> Result<UserId> {
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE active = 1 ORDER BY id LIMIT 1")
         .fetch_optional(store.pool())
         .await?;
-    id.map(UserId).ok_or_else(|| StoreError::invalid(FieldError::new("owner", "required", "create a staff account first")))
+    id.map(UserId)
+        .ok_or_else(|| StoreError::invalid(FieldError::new("owner", "required", "create a staff account first")))
 }
 
 fn customer_draft(name: &str, owner: UserId) -> CustomerDraft {
@@ -347,7 +349,8 @@ fn parse_order(cols: &Columns, cells: &[String], errs: &mut RowErrors<'_>, owner
     if order_no.chars().count() > 40 {
         errs.push(FieldError::new("order_no", "too_long", "order_no must have at most 40 characters"));
     }
-    let order_date = if get("order_date").is_empty() { None } else { errs.check(parse_date("order_date", get("order_date"))) };
+    let order_date =
+        if get("order_date").is_empty() { None } else { errs.check(parse_date("order_date", get("order_date"))) };
     let travel_date =
         if get("travel_date").is_empty() { None } else { errs.check(parse_date("travel_date", get("travel_date"))) };
     let amount = if get("amount").is_empty() { None } else { errs.check(Money::parse("amount", get("amount"))) };
@@ -367,7 +370,8 @@ fn parse_order(cols: &Columns, cells: &[String], errs: &mut RowErrors<'_>, owner
         errs.check(OrderStatus::parse("status", get("status")))
     };
     let adults = if get("adults").is_empty() { Some(1) } else { errs.check(parse_count("adults", get("adults"))) };
-    let children = if get("children").is_empty() { Some(0) } else { errs.check(parse_count("children", get("children"))) };
+    let children =
+        if get("children").is_empty() { Some(0) } else { errs.check(parse_count("children", get("children"))) };
     if let (Some(a), Some(p)) = (amount, paid) {
         if p.is_negative() {
             errs.push(FieldError::new("paid_amount", "negative", "paid_amount must not be negative"));
@@ -435,8 +439,9 @@ async fn import_order(tx: &mut Tx, store: &Store, actor: &Actor, p: &OrderRow, o
         Some((id, owner)) => (CustomerId(id), UserId(owner)),
         None if opts.create_missing_customers => {
             let name = p.customer_name.clone().unwrap_or_else(|| p.customer_code.clone());
-            let c = customers::create(tx, store, actor, &customer_draft(&name, p.draft.owner_id), Some(&p.customer_code))
-                .await?;
+            let c =
+                customers::create(tx, store, actor, &customer_draft(&name, p.draft.owner_id), Some(&p.customer_code))
+                    .await?;
             customer_created = true;
             (c.id, p.draft.owner_id)
         }
@@ -444,7 +449,10 @@ async fn import_order(tx: &mut Tx, store: &Store, actor: &Actor, p: &OrderRow, o
             return Err(StoreError::invalid(FieldError::new(
                 "customer_code",
                 "not_found",
-                format!("no customer has the code {}; import customers first or use --create-missing-customers", p.customer_code),
+                format!(
+                    "no customer has the code {}; import customers first or use --create-missing-customers",
+                    p.customer_code
+                ),
             )))
         }
     };
@@ -574,8 +582,16 @@ async fn keep_paid_in_step(
             sqlx::query("DELETE FROM receipts WHERE id = $1").bind(id).execute(&mut ***tx).await?;
             let mut changes = ChangeSet::new();
             changes.diff("amount", Some("imported"), None, Sensitivity::Plain);
-            audit::record(tx, actor, Action::Delete, "receipt", &id.to_string(), "imported receipt removed: nothing paid", &changes)
-                .await?;
+            audit::record(
+                tx,
+                actor,
+                Action::Delete,
+                "receipt",
+                &id.to_string(),
+                "imported receipt removed: nothing paid",
+                &changes,
+            )
+            .await?;
             Ok(true)
         }
         (None, true) => {
@@ -599,8 +615,16 @@ async fn keep_paid_in_step(
             let mut changes = ChangeSet::new();
             changes.created("amount", Some(&paid.to_string()), Sensitivity::Plain);
             changes.created("order_id", Some(&order.0.to_string()), Sensitivity::Plain);
-            audit::record(tx, actor, Action::Create, "receipt", &id.to_string(), &format!("imported receipt {number}"), &changes)
-                .await?;
+            audit::record(
+                tx,
+                actor,
+                Action::Create,
+                "receipt",
+                &id.to_string(),
+                &format!("imported receipt {number}"),
+                &changes,
+            )
+            .await?;
             Ok(true)
         }
     }
@@ -641,7 +665,11 @@ pub async fn import_payments(
                 errs.push(FieldError::required(f));
             }
         }
-        let on = if get("received_on").is_empty() { None } else { errs.check(parse_date("received_on", get("received_on"))) };
+        let on = if get("received_on").is_empty() {
+            None
+        } else {
+            errs.check(parse_date("received_on", get("received_on")))
+        };
         let amount = if get("amount").is_empty() { None } else { errs.check(Money::parse("amount", get("amount"))) };
         let kind = if get("kind").is_empty() {
             Some(ReceiptKind::Receipt)
@@ -656,7 +684,8 @@ pub async fn import_payments(
         let reference = Some(get("reference").to_string()).filter(|s| !s.is_empty());
         let receipt_no = Some(get("receipt_no").to_string()).filter(|s| !s.is_empty());
         let mut outcome: std::result::Result<Done, ()> = Err(());
-        if let (true, Some(on), Some(amount), Some(kind), Some(method)) = (errs.errors.is_empty(), on, amount, kind, method)
+        if let (true, Some(on), Some(amount), Some(kind), Some(method)) =
+            (errs.errors.is_empty(), on, amount, kind, method)
         {
             let mut tx = store.begin().await?;
             let result = import_payment(

@@ -76,10 +76,9 @@ impl Draft {
         }
         if self.adults < 0 || self.children < 0 {
             errs.push(FieldError::new("adults", "negative", "adults and children must not be negative"));
-        } else if let Err(e) = Party::new(
-            u32::try_from(self.adults).unwrap_or(u32::MAX),
-            u32::try_from(self.children).unwrap_or(u32::MAX),
-        ) {
+        } else if let Err(e) =
+            Party::new(u32::try_from(self.adults).unwrap_or(u32::MAX), u32::try_from(self.children).unwrap_or(u32::MAX))
+        {
             errs.push(FieldError { field: "adults".into(), ..e });
         }
         if let (Some(t), Some(r)) = (self.travel_date, self.return_date) {
@@ -431,12 +430,11 @@ pub async fn create(tx: &mut Tx, actor: &Actor, d: &Draft, links: &Links, origin
         departures::book_seats(tx, dep, d.seats()).await?;
     }
     if let Some(q) = links.quote_id {
-        let row: Option<(i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT customer_id, status, current_version, opportunity_id FROM quotes WHERE id = $1",
-        )
-        .bind(q.0)
-        .fetch_optional(&mut ***tx)
-        .await?;
+        let row: Option<(i64, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT customer_id, status, current_version, opportunity_id FROM quotes WHERE id = $1")
+                .bind(q.0)
+                .fetch_optional(&mut ***tx)
+                .await?;
         let Some((customer, status, version, opp)) = row else {
             return Err(StoreError::invalid(FieldError::new("quote_id", "not_found", "no such quote")));
         };
@@ -603,7 +601,14 @@ enum Field {
 /// Changes an order if `version` is current and `vis` lets the caller see it.
 /// On a departure, a larger party books the extra seats and a smaller one
 /// gives seats back; the customer of an order does not change.
-pub async fn update(tx: &mut Tx, actor: &Actor, vis: &Visibility, id: OrderId, version: i64, d: &Draft) -> Result<Order> {
+pub async fn update(
+    tx: &mut Tx,
+    actor: &Actor,
+    vis: &Visibility,
+    id: OrderId,
+    version: i64,
+    d: &Draft,
+) -> Result<Order> {
     let before = get_in(tx, vis, id).await?;
     d.validate().map_err(StoreError::Invalid)?;
     if d.customer_id != before.data.customer_id {
@@ -748,7 +753,8 @@ pub struct OpportunityTerms {
 
 /// Reads an opportunity's prefill for a new order.
 pub async fn opportunity_terms(store: &Store, id: OpportunityId) -> Result<OpportunityTerms> {
-    let row: Option<(i64, Option<String>, Option<String>, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+    type Row = (i64, Option<String>, Option<String>, i64, i64, i64, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT customer_id, product_type, destination, adults, children, expected_value, product_id \
          FROM opportunities WHERE id = $1",
     )
@@ -788,7 +794,8 @@ pub struct DepartureTerms {
 
 /// Reads a departure with its product.
 pub async fn departure_terms(store: &Store, id: DepartureId) -> Result<DepartureTerms> {
-    let row: Option<(i64, String, Option<String>, String, String, i64, i64)> = sqlx::query_as(
+    type Row = (i64, String, Option<String>, String, String, i64, i64);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT p.id, p.product_type, p.destination, d.departure_date, d.return_date, d.adult_price, d.child_price \
          FROM departures d JOIN products p ON p.id = d.product_id WHERE d.id = $1",
     )
@@ -952,17 +959,28 @@ pub async fn charges(store: &Store, id: OrderId) -> Result<Vec<ChargeRow>> {
         .collect())
 }
 
+/// A new charge on a hotel stay.
+#[derive(Debug, Clone)]
+pub struct ChargeDraft {
+    /// Where.
+    pub outlet: Outlet,
+    /// What.
+    pub description: String,
+    /// How much.
+    pub amount: Money,
+    /// When.
+    pub charged_on: NaiveDate,
+}
+
 /// Posts a charge to a hotel-stay order.
 pub async fn add_charge(
     tx: &mut Tx,
     actor: &Actor,
     vis: &Visibility,
     id: OrderId,
-    outlet: Outlet,
-    description: &str,
-    amount: Money,
-    charged_on: NaiveDate,
+    c: &ChargeDraft,
 ) -> Result<ChargeId> {
+    let (outlet, description, amount, charged_on) = (c.outlet, c.description.as_str(), c.amount, c.charged_on);
     let order = get_in(tx, vis, id).await?;
     let mut errs = FieldErrors::new();
     if order.data.product_type != ProductType::HotelStay {
@@ -995,8 +1013,16 @@ pub async fn add_charge(
     changes.created("outlet", Some(outlet.code()), Sensitivity::Plain);
     changes.created("description", Some(description.trim()), Sensitivity::Plain);
     changes.created("amount", Some(&amount.to_string()), Sensitivity::Plain);
-    audit::record(tx, actor, Action::Create, "order_charge", &cid.to_string(), &format!("order {} charge", order.order_no), &changes)
-        .await?;
+    audit::record(
+        tx,
+        actor,
+        Action::Create,
+        "order_charge",
+        &cid.to_string(),
+        &format!("order {} charge", order.order_no),
+        &changes,
+    )
+    .await?;
     Ok(ChargeId(cid))
 }
 

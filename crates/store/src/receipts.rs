@@ -148,7 +148,7 @@ pub async fn balance_in(tx: &mut Tx, order: OrderId) -> Result<(OrderStatus, Bal
         .await?;
     let (status, amount) = row.ok_or(StoreError::NotFound)?;
     let status = OrderStatus::from_code(&status).unwrap_or(OrderStatus::Pending);
-    let receipts = receipts_of(&mut ***tx, order).await?;
+    let receipts = receipts_of(tx, order).await?;
     let b = Balance::of(due_of(status, Money(amount)), &receipts).map_err(|_| overflow())?;
     Ok((status, b))
 }
@@ -216,7 +216,11 @@ pub async fn record(
     let customer: i64 = row.try_get(1)?;
     let order_no: String = row.try_get(2)?;
     if d.reference.as_deref().is_some_and(|r| r.chars().count() > 100) {
-        return Err(StoreError::invalid(FieldError::new("reference", "too_long", "reference must have at most 100 characters")));
+        return Err(StoreError::invalid(FieldError::new(
+            "reference",
+            "too_long",
+            "reference must have at most 100 characters",
+        )));
     }
     let (status, balance) = balance_in(tx, d.order_id).await?;
     let new = Receipt {
@@ -286,17 +290,20 @@ pub async fn update_imported(tx: &mut Tx, actor: &Actor, id: ReceiptId, amount: 
     if (before.1, before.2.as_str()) == (amount.0, on.to_string().as_str()) {
         return Ok(());
     }
-    sqlx::query("UPDATE receipts SET amount = $1, received_on = $2, updated_at = $3, version = version + 1 WHERE id = $4")
-        .bind(amount.0)
-        .bind(on.to_string())
-        .bind(now_ms())
-        .bind(id.0)
-        .execute(&mut ***tx)
-        .await?;
+    sqlx::query(
+        "UPDATE receipts SET amount = $1, received_on = $2, updated_at = $3, version = version + 1 WHERE id = $4",
+    )
+    .bind(amount.0)
+    .bind(on.to_string())
+    .bind(now_ms())
+    .bind(id.0)
+    .execute(&mut ***tx)
+    .await?;
     let mut changes = ChangeSet::new();
     changes.diff("amount", Some(&Money(before.1).to_string()), Some(&amount.to_string()), Sensitivity::Plain);
     changes.diff("received_on", Some(&before.2), Some(&on.to_string()), Sensitivity::Plain);
-    audit::record(tx, actor, Action::Update, "receipt", &id.0.to_string(), "imported receipt updated", &changes).await?;
+    audit::record(tx, actor, Action::Update, "receipt", &id.0.to_string(), "imported receipt updated", &changes)
+        .await?;
     Ok(())
 }
 
@@ -513,9 +520,7 @@ pub fn statement_xlsx(s: &Statement, zh: bool) -> Result<Vec<u8>> {
     {
         let sheet = book.add_worksheet();
         sheet.set_name(t("本月", "Month")).map_err(xlsx_err)?;
-        sheet
-            .write_string_with_format(0, 0, format!("{}-{:02}", s.year, s.month), &bold)
-            .map_err(xlsx_err)?;
+        sheet.write_string_with_format(0, 0, format!("{}-{:02}", s.year, s.month), &bold).map_err(xlsx_err)?;
         let rows = [
             (t("应收(本月订单)", "Receivables (orders this month)"), s.receivables),
             (t("收款", "Receipts"), s.receipts),
@@ -533,7 +538,8 @@ pub fn statement_xlsx(s: &Statement, zh: bool) -> Result<Vec<u8>> {
     {
         let sheet = book.add_worksheet();
         sheet.set_name(t("全年按月", "Year by month")).map_err(xlsx_err)?;
-        for (c, h) in [t("月份", "Month"), t("应收", "Receivables"), t("净收款", "Net received")].iter().enumerate() {
+        for (c, h) in [t("月份", "Month"), t("应收", "Receivables"), t("净收款", "Net received")].iter().enumerate()
+        {
             sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(xlsx_err)?;
         }
         for (i, (orders, received)) in s.by_month.iter().enumerate() {

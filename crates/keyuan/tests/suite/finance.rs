@@ -81,12 +81,14 @@ async fn receipts_and_balance(app: TestApp) -> Result<()> {
         sales.post(&format!("/api/v1/orders/{oid}/status"), &json!({"status": "cancelled", "version": 1})).await?;
     ensure!(s == StatusCode::OK, "{s} {cancelled}");
     let before = receipt_count(&app).await?;
-    let (s, bad) = receipt(&fin, json!({"order_id": oid, "method": "cash", "amount": "1", "overpayment": true})).await?;
+    let (s, bad) =
+        receipt(&fin, json!({"order_id": oid, "method": "cash", "amount": "1", "overpayment": true})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&bad, "amount", "order_cancelled"), "{s} {bad}");
     ensure!(receipt_count(&app).await? == before, "nothing written");
     let b = balance(&fin, oid).await?;
     ensure!(b["due"] == "0.00" && b["overpayment"] == "1000.00", "a cancelled order owes nothing: {b}");
-    let (s, _) = receipt(&fin, json!({"order_id": oid, "kind": "refund", "method": "bank_transfer", "amount": "1000"})).await?;
+    let (s, _) =
+        receipt(&fin, json!({"order_id": oid, "kind": "refund", "method": "bank_transfer", "amount": "1000"})).await?;
     ensure!(s == StatusCode::CREATED);
     let b = balance(&fin, oid).await?;
     ensure!(b["overpayment"] == "0.00" && b["refunded"] == "1050.00", "{b}");
@@ -140,9 +142,7 @@ async fn aging(app: TestApp) -> Result<()> {
     let (_, sales) = user(&app, "wang", "sales").await?;
     let (_, fin) = user(&app, "kuaiji", "finance").await?;
     let c = customer(&sales, "陈静", "13800004444").await?;
-    let mk = |due: &'static str, amount: &'static str| {
-        json!({"customer_id": c, "product_type": "nearby", "order_date": "2027-01-01", "due_date": due, "amount": amount})
-    };
+    let mk = |due: &'static str, amount: &'static str| json!({"customer_id": c, "product_type": "nearby", "order_date": "2027-01-01", "due_date": due, "amount": amount});
     let current = order(&sales, mk("2027-06-30", "100")).await?;
     let d10 = order(&sales, mk("2027-06-20", "200")).await?;
     let d45 = order(&sales, mk("2027-05-16", "300")).await?;
@@ -175,10 +175,7 @@ async fn aging(app: TestApp) -> Result<()> {
         ("days_61_90", 0, "0.00"),
         ("over_90", 1, "400.00"),
     ];
-    ensure!(
-        lines.iter().map(|(b, c, m)| (b.as_str(), *c, m.as_str())).collect::<Vec<_>>() == want,
-        "{lines:?}"
-    );
+    ensure!(lines.iter().map(|(b, c, m)| (b.as_str(), *c, m.as_str())).collect::<Vec<_>>() == want, "{lines:?}");
     ensure!(a["total"] == "950.00", "{a}");
     let listed: Vec<i64> = a["orders"].as_array().context("orders")?.iter().map(id_of_order).collect();
     ensure!(listed.len() == 4 && listed.contains(&id(&current)) && listed.contains(&id(&d45)), "{listed:?}");
@@ -199,9 +196,7 @@ async fn statements(app: TestApp) -> Result<()> {
     let (_, fin) = user(&app, "kuaiji", "finance").await?;
     let cw = customer(&wang, "李娜", "13800001111").await?;
     let cl = customer(&li, "赵敏", "13800002222").await?;
-    let mk = |c: i64, date: &str, t: &str, amount: &str| {
-        json!({"customer_id": c, "product_type": t, "order_date": date, "amount": amount})
-    };
+    let mk = |c: i64, date: &str, t: &str, amount: &str| json!({"customer_id": c, "product_type": t, "order_date": date, "amount": amount});
     let a = order(&wang, mk(cw, "2027-05-03", "long_haul", "10000")).await?;
     order(&wang, mk(cw, "2027-05-31", "day_trip", "300")).await?;
     let b = order(&li, mk(cl, "2027-05-15", "long_haul", "5000")).await?;
@@ -258,8 +253,14 @@ async fn statements(app: TestApp) -> Result<()> {
     let month = book.worksheet_range_at(0).context("month sheet")??;
     let cell = |r: u32, c: u32| month.get_value((r, c)).map(|v| v.to_string()).unwrap_or_default();
     ensure!(cell(0, 0) == "2027-05", "{}", cell(0, 0));
-    ensure!(cell(1, 1) == "15300" && cell(2, 1) == "11000" && cell(3, 1) == "800" && cell(4, 1) == "10200",
-        "{} {} {} {}", cell(1, 1), cell(2, 1), cell(3, 1), cell(4, 1));
+    ensure!(
+        cell(1, 1) == "15300" && cell(2, 1) == "11000" && cell(3, 1) == "800" && cell(4, 1) == "10200",
+        "{} {} {} {}",
+        cell(1, 1),
+        cell(2, 1),
+        cell(3, 1),
+        cell(4, 1)
+    );
     let year = book.worksheet_range_at(1).context("year sheet")??;
     ensure!(year.get_value((5, 1)).map(|v| v.to_string()) == Some("15300".into()), "May in the year sheet");
     let exported: i64 =
@@ -346,15 +347,16 @@ async fn cli_import(app: TestApp) -> Result<()> {
     let (ok, out) = keyuan(&app.db.url, &["import", "orders", &path, "--create-missing-customers"])?;
     ensure!(ok && out.contains("1 created, 1 updated, 1 unchanged, 0 failed"), "{out}");
     ensure!(count(&app, "SELECT COUNT(*) FROM orders").await? == 3, "no duplicates");
-    let (amount,): (i64,) = sqlx::query_as("SELECT amount FROM receipts WHERE imported = 1 AND order_id = \
-                                            (SELECT id FROM orders WHERE order_no = 'H2025-001')")
-        .fetch_one(app.store.pool())
-        .await?;
+    let (amount,): (i64,) = sqlx::query_as(
+        "SELECT amount FROM receipts WHERE imported = 1 AND order_id = \
+                                            (SELECT id FROM orders WHERE order_no = 'H2025-001')",
+    )
+    .fetch_one(app.store.pool())
+    .await?;
     ensure!(amount == 520_000, "the imported receipt follows paid_amount: {amount}");
     ensure!(count(&app, "SELECT COUNT(*) FROM receipts WHERE imported = 1").await? == 2, "kept in step, not added");
-    let (name,): (String,) = sqlx::query_as("SELECT name FROM customers WHERE code = 'NOPE01'")
-        .fetch_one(app.store.pool())
-        .await?;
+    let (name,): (String,) =
+        sqlx::query_as("SELECT name FROM customers WHERE code = 'NOPE01'").fetch_one(app.store.pool()).await?;
     ensure!(name == "赵老板", "{name}");
 
     // Payments.

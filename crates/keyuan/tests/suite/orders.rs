@@ -347,17 +347,20 @@ async fn travellers(app: TestApp) -> Result<()> {
     let (s, bad) = api.post(&path, &json!({"name": "", "mobile": "123"})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s} {bad}");
     ensure!(fields(&bad).iter().any(|(f, _)| f == "name") && fields(&bad).iter().any(|(f, _)| f == "mobile"), "{bad}");
-    let (s, list) =
-        api.post(&path, &json!({"name": "吴小宝", "mobile": "13900007777", "id_card": "110105201503070021", "is_child": true})).await?;
+    let (s, list) = api
+        .post(
+            &path,
+            &json!({"name": "吴小宝", "mobile": "13900007777", "id_card": "110105201503070021", "is_child": true}),
+        )
+        .await?;
     ensure!(s == StatusCode::CREATED && list.as_array().map(Vec::len) == Some(2), "{s} {list}");
     let child = &list[1];
     ensure!(child["name"] == "吴小宝" && child["is_child"] == true, "{child}");
     ensure!(child["id_card_masked"].as_str().is_some_and(|m| m.contains('*')), "masked: {child}");
     let (s, bad) = api.post(&path, &json!({"name": "第三人", "mobile": "13900008888"})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&bad, "travellers", "party_full"), "{s} {bad}");
-    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = '第三人'")
-        .fetch_one(app.store.pool())
-        .await?;
+    let found: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = '第三人'").fetch_one(app.store.pool()).await?;
     ensure!(found == 0, "the refused traveller's customer was not kept");
     let (_, manifest): (i64, i64) = (
         0,
@@ -398,13 +401,17 @@ async fn hotel_stay(app: TestApp) -> Result<()> {
     )
     .await?;
     let path = format!("/api/v1/orders/{}/charges", id(&o));
-    for (outlet, desc, amount) in [("fnb", "晚餐", "568"), ("水疗", "SPA 90分钟", "880"), ("fnb", "早餐", "98")] {
+    for (outlet, desc, amount) in [("fnb", "晚餐", "568"), ("水疗", "SPA 90分钟", "880"), ("fnb", "早餐", "98")]
+    {
         let (s, out) = api.post(&path, &json!({"outlet": outlet, "description": desc, "amount": amount})).await?;
         ensure!(s == StatusCode::CREATED, "{s} {out}");
     }
     let (s, bad) = api.post(&path, &json!({"outlet": "casino", "description": "", "amount": "-1"})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s} {bad}");
-    ensure!(fields(&bad).iter().any(|(f, _)| f == "outlet") && fields(&bad).iter().any(|(f, _)| f == "amount"), "{bad}");
+    ensure!(
+        fields(&bad).iter().any(|(f, _)| f == "outlet") && fields(&bad).iter().any(|(f, _)| f == "amount"),
+        "{bad}"
+    );
     let (_, got) = api.get(&format!("/api/v1/orders/{}", id(&o))).await?;
     ensure!(got["charges"].as_array().map(Vec::len) == Some(3), "{got}");
     let spend = &got["spend"];
@@ -414,7 +421,10 @@ async fn hotel_stay(app: TestApp) -> Result<()> {
     // Charges belong to stays only.
     let t = order(&api, json!({"customer_id": c, "product_type": "ticket", "amount": "80"})).await?;
     let (s, _) = api
-        .post(&format!("/api/v1/orders/{}/charges", id(&t)), &json!({"outlet": "fnb", "description": "x", "amount": "1"}))
+        .post(
+            &format!("/api/v1/orders/{}/charges", id(&t)),
+            &json!({"outlet": "fnb", "description": "x", "amount": "1"}),
+        )
         .await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s}");
     Ok(())
@@ -432,11 +442,15 @@ async fn visibility(app: TestApp) -> Result<()> {
     let (s, _) = li.patch(&format!("/api/v1/orders/{}", id(&o)), &json!({"version": 1, "amount": "1"})).await?;
     ensure!(s == StatusCode::NOT_FOUND, "{s}");
     // Nor may li order for a customer only wang sees, or give wang an order.
-    let (s, bad) = li.post("/api/v1/orders", &json!({"customer_id": c, "product_type": "nearby", "amount": "1"})).await?;
+    let (s, bad) =
+        li.post("/api/v1/orders", &json!({"customer_id": c, "product_type": "nearby", "amount": "1"})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&bad, "customer_id", "not_found"), "{s} {bad}");
     let mine = customer(&li, "李四", "13700002222").await?;
     let (s, bad) = li
-        .post("/api/v1/orders", &json!({"customer_id": mine, "product_type": "nearby", "amount": "1", "owner_id": li_id + 100}))
+        .post(
+            "/api/v1/orders",
+            &json!({"customer_id": mine, "product_type": "nearby", "amount": "1", "owner_id": li_id + 100}),
+        )
         .await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&bad, "owner_id", "not_allowed"), "{s} {bad}");
     let (_, service) = user(&app, "kefu", "service").await?;

@@ -511,9 +511,8 @@ impl OrderBody {
             Some(None) => errs.push(FieldError::required("amount")),
             None => {}
         }
-        match money(errs, "cost", self.cost) {
-            Some(m) => d.cost = m.unwrap_or(Money::ZERO),
-            None => {}
+        if let Some(m) = money(errs, "cost", self.cost) {
+            d.cost = m.unwrap_or(Money::ZERO);
         }
         if let Some(m) = money(errs, "nightly_rate", self.nightly_rate) {
             d.nightly_rate = m;
@@ -601,12 +600,7 @@ async fn api_get(State(state): State<AppState>, req: Req, Path(id): Path<i64>) -
     let travellers = store::orders::travellers(&state.store, o.id).await?;
     let charges = store::orders::charges(&state.store, o.id).await?;
     let spend = store::orders::stay_spend(&o, &charges).map(|s| SpendOut {
-        nights: o
-            .data
-            .travel_date
-            .zip(o.data.return_date)
-            .map(|(a, b)| (b - a).num_days())
-            .unwrap_or(0),
+        nights: o.data.travel_date.zip(o.data.return_date).map(|(a, b)| (b - a).num_days()).unwrap_or(0),
         by_outlet: s.by_outlet.iter().map(|(k, v)| (k.code().to_string(), *v)).collect(),
         total: s.total,
     });
@@ -833,7 +827,8 @@ async fn api_add_charge(
         return Err(AppError::BadRequest("unreachable".into()));
     };
     let mut tx = state.store.begin().await?;
-    store::orders::add_charge(&mut tx, &req.actor()?, &vis, OrderId(id), outlet, &b.description, amount, on).await?;
+    let c = store::orders::ChargeDraft { outlet, description: b.description, amount, charged_on: on };
+    store::orders::add_charge(&mut tx, &req.actor()?, &vis, OrderId(id), &c).await?;
     tx.commit().await?;
     let c = store::orders::charges(&state.store, OrderId(id)).await?;
     Ok((StatusCode::CREATED, Json(c.into_iter().map(charge_out).collect::<Vec<_>>())).into_response())
