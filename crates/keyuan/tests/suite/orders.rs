@@ -1,7 +1,7 @@
 //! Orders, travellers, hotel stays: CRUD and statuses, seats on departures,
 //! orders from quotes and opportunities, charges by outlet, visibility.
 
-use crate::harness::{story, Api, Story, TestApp};
+use crate::harness::{story, Api, Browser, Story, TestApp};
 use anyhow::{ensure, Context, Result};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ pub fn stories() -> Vec<Story> {
         story("travellers_are_existing_or_new_customers_up_to_the_party", travellers),
         story("hotel_stays_add_up_spend_by_outlet", hotel_stay),
         story("salespeople_see_only_their_own_orders", visibility),
+        story("pages_list_create_show_edit_and_move_orders_in_chinese_and_english", pages),
     ]
 }
 
@@ -459,4 +460,103 @@ async fn visibility(app: TestApp) -> Result<()> {
     let (s, _) = service.post("/api/v1/orders", &json!({"customer_id": c, "amount": "1"})).await?;
     ensure!(s == StatusCode::FORBIDDEN, "service cannot write orders: {s}");
     Ok(())
+}
+
+async fn browser_as(app: &TestApp, username: &str, role: &str, locale: &str) -> Result<(i64, Browser)> {
+    let password = "Quartz-Lantern-Oyster-47!";
+    let id = keyuan::cli::add_user(&app.store, username, role, None, None, None, locale, password).await?;
+    Ok((id, app.browser(username, password).await?))
+}
+
+async fn pages(app: TestApp) -> Result<()> {
+    let (_, mut zh) = browser_as(&app, "wang", "sales", "zh-CN").await?;
+    let (_, api) = user(&app, "helper", "admin").await?;
+    let c = customer(&api, "林芳", "13600001111").await?;
+    let dep = departure(&app, "YN-0303", 8).await?;
+
+    let (s, html) = zh.get(&format!("/orders/new?departure_id={dep}&customer_id={c}")).await?;
+    ensure!(s == StatusCode::OK && html.contains("新建订单"), "{s}");
+    ensure!(html.contains("value=\"2027-03-01\"") && html.contains("value=\"3500.00\""), "prefilled from the departure");
+    // A customer the salesperson may not see is refused with the form again.
+    let fields = [
+        ("customer_id", c.to_string()),
+        ("departure_id", dep.to_string()),
+        ("product_type", "long_haul".into()),
+        ("adults", "2".into()),
+        ("children", "0".into()),
+        ("amount", "".into()),
+        ("order_date", "2027-01-05".into()),
+    ];
+    let pairs = fields.to_vec();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, html) = zh.post_form("/orders/new", &refs).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && html.contains("customer_id"), "{s}");
+    ensure!(booked(&app, dep).await?.0 == 0, "nothing booked");
+
+    let mine = customer(&zh_api(&app).await?, "何静", "13600002222").await?;
+    let mut pairs = fields.to_vec();
+    pairs[0].1 = mine.to_string();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _) = zh.post_form("/orders/new", &refs).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let at = zh.last_location().context("location")?.to_string();
+    ensure!(booked(&app, dep).await?.0 == 2, "two seats booked from the page");
+    let (s, html) = zh.get(&at).await?;
+    ensure!(s == StatusCode::OK && html.contains("7000.00") && html.contains("待确认") && html.contains("何静"), "{s}");
+
+    let (s, _) = zh.post_form(&format!("{at}/status"), &[("status", "confirmed"), ("version", "1")]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (_, html) = zh.get(&format!("{at}/edit")).await?;
+    ensure!(html.contains("修改订单") && html.contains("name=\"version\" value=\"2\""), "edit form");
+    let edit = |version: &'static str| {
+        vec![
+            ("version", version),
+            ("product_type", "long_haul"),
+            ("destination", "昆明 大理 丽江"),
+            ("order_date", "2027-01-05"),
+            ("travel_date", "2027-03-01"),
+            ("return_date", "2027-03-06"),
+            ("adults", "2"),
+            ("children", "0"),
+            ("amount", "7100"),
+            ("cost", "0"),
+            ("due_date", ""),
+            ("source", ""),
+            ("campaign", ""),
+            ("notes", "素食"),
+            ("room_type", ""),
+            ("room_number", ""),
+            ("nightly_rate", ""),
+        ]
+    };
+    let (s, html) = zh.post_form(&format!("{at}/edit"), &edit("1")).await?;
+    ensure!(s == StatusCode::CONFLICT && html.contains("已被他人修改"), "stale edit: {s}");
+    let (s, _) = zh.post_form(&format!("{at}/edit"), &edit("2")).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (_, html) = zh.get("/orders?q=何静").await?;
+    ensure!(html.contains("7100.00") && html.contains("已确认"), "the list shows the change");
+
+    let (_, mut en) = browser_as(&app, "kuaiji", "finance", "en").await?;
+    let (s, html) = en.get(&at).await?;
+    ensure!(s == StatusCode::OK && html.contains("Confirmed") && html.contains("Receivable"), "{s}");
+    let oid = at.trim_start_matches("/orders/").to_string();
+    let (s, _) = en
+        .post_form("/finance/receipts", &[("order_id", &oid), ("method", "wechat_pay"), ("amount", "1000")])
+        .await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (_, html) = en.get(&at).await?;
+    ensure!(html.contains("6100.00") && html.contains("WeChat Pay"), "balance after the receipt");
+    let (s, html) = en.get("/finance?year=2027&month=1").await?;
+    ensure!(s == StatusCode::OK && html.contains("Statement") && html.contains("7100.00"), "{s}");
+    let (s, html) = en.get("/finance/aging").await?;
+    ensure!(s == StatusCode::OK && html.contains("Aging"), "{s}");
+    let (s, _) = zh.get("/finance/aging").await?;
+    ensure!(s == StatusCode::OK, "sales read their own aging");
+    let (s, _) = zh.post_form("/finance/receipts", &[("order_id", &oid), ("method", "cash"), ("amount", "1")]).await?;
+    ensure!(s == StatusCode::FORBIDDEN, "sales may not record receipts: {s}");
+    Ok(())
+}
+
+async fn zh_api(app: &TestApp) -> Result<Api> {
+    app.api_as("wang", "Quartz-Lantern-Oyster-47!").await
 }

@@ -1,6 +1,8 @@
 //! Finance: receivables, receipts and refunds, balances, aging and the
 //! monthly and annual statements (`finance.read`, `finance.write`).
 
+mod pages;
+
 use crate::ctx::Req;
 use crate::customers::{company_tz, today_in};
 use crate::error::AppError;
@@ -30,6 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_aging))
         .routes(routes!(api_statement))
         .routes(routes!(statement_xlsx))
+        .merge(pages::router())
 }
 
 /// A receipt or refund.
@@ -506,4 +509,13 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("finance.by_salesperson", "按销售", "By salesperson"),
     ("finance.by_product_type", "按产品类型", "By product type"),
     ("finance.export_xlsx", "导出 Excel", "Export to Excel"),
+    ("finance.receivable", "应收账款", "Receivable"),
+    ("finance.receivables", "应收", "Receivables"),
+    ("finance.receipt_no", "收款单号", "Receipt no."),
+    ("finance.kind", "类型", "Kind"),
+    ("finance.record", "登记", "Record"),
+    ("finance.net", "净收款", "Net received"),
+    ("finance.year", "年份", "Year"),
+    ("finance.month", "月份", "Month"),
+    ("finance.total", "合计", "Total"),
 ];

@@ -319,36 +319,36 @@ async fn api_list(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OrderBody {
-    customer_id: Option<i64>,
-    product_type: Option<String>,
-    destination: Option<String>,
+    pub(super) customer_id: Option<i64>,
+    pub(super) product_type: Option<String>,
+    pub(super) destination: Option<String>,
     /// Default: today.
-    order_date: Option<String>,
-    travel_date: Option<String>,
-    return_date: Option<String>,
-    adults: Option<i64>,
-    children: Option<i64>,
+    pub(super) order_date: Option<String>,
+    pub(super) travel_date: Option<String>,
+    pub(super) return_date: Option<String>,
+    pub(super) adults: Option<i64>,
+    pub(super) children: Option<i64>,
     /// Default on a departure: its prices × the party; from a quote: its total.
-    amount: Option<String>,
-    cost: Option<String>,
+    pub(super) amount: Option<String>,
+    pub(super) cost: Option<String>,
     /// Default: the travel date, else the order date + 7 days.
-    due_date: Option<String>,
-    source: Option<String>,
-    campaign: Option<String>,
+    pub(super) due_date: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) campaign: Option<String>,
     /// Default: you; another person needs a team or company-wide `sales.write`.
-    owner_id: Option<i64>,
-    notes: Option<String>,
-    room_type: Option<String>,
-    room_number: Option<String>,
-    nightly_rate: Option<String>,
+    pub(super) owner_id: Option<i64>,
+    pub(super) notes: Option<String>,
+    pub(super) room_type: Option<String>,
+    pub(super) room_number: Option<String>,
+    pub(super) nightly_rate: Option<String>,
     /// `POST` only: book on this departure (takes adults + children seats).
-    departure_id: Option<i64>,
+    pub(super) departure_id: Option<i64>,
     /// `POST` only: from this sent or accepted quote (marked accepted).
-    quote_id: Option<i64>,
+    pub(super) quote_id: Option<i64>,
     /// `POST` only: from this opportunity (marked won).
-    opportunity_id: Option<i64>,
+    pub(super) opportunity_id: Option<i64>,
     /// `PATCH` only.
-    version: Option<i64>,
+    pub(super) version: Option<i64>,
 }
 
 fn text(v: Option<String>, keep: Option<String>) -> Option<String> {
@@ -382,12 +382,12 @@ fn money(errs: &mut FieldErrors, field: &str, v: Option<String>) -> Option<Optio
 }
 
 /// The base a `POST` starts from: what a departure, quote or opportunity gives.
-struct Prefill {
-    draft: Draft,
-    links: Links,
+pub(super) struct Prefill {
+    pub(super) draft: Draft,
+    pub(super) links: Links,
 }
 
-async fn prefill(state: &AppState, req: &Req, b: &OrderBody, today: NaiveDate) -> Result<Prefill, AppError> {
+pub(super) async fn prefill(state: &AppState, req: &Req, b: &OrderBody, today: NaiveDate) -> Result<Prefill, AppError> {
     let me = req.user()?;
     let mut d = Draft {
         customer_id: CustomerId(b.customer_id.unwrap_or(0)),
@@ -482,7 +482,7 @@ async fn prefill(state: &AppState, req: &Req, b: &OrderBody, today: NaiveDate) -
 
 impl OrderBody {
     /// Applies the body onto `base`; problems go to `errs`.
-    fn apply(self, mut d: Draft, errs: &mut FieldErrors) -> Draft {
+    pub(super) fn apply(self, mut d: Draft, errs: &mut FieldErrors) -> Draft {
         if let Some(c) = self.customer_id {
             d.customer_id = CustomerId(c);
         }
@@ -538,7 +538,7 @@ impl OrderBody {
 }
 
 /// A salesperson with only their own records makes orders for themselves.
-fn check_owner(vis: &Visibility, d: &Draft) -> Result<(), AppError> {
+pub(super) fn check_owner(vis: &Visibility, d: &Draft) -> Result<(), AppError> {
     if vis.scope == Scope::Own && d.owner_id != vis.user_id {
         return Err(AppError::field(
             "owner_id",
@@ -550,7 +550,7 @@ fn check_owner(vis: &Visibility, d: &Draft) -> Result<(), AppError> {
 }
 
 /// The customer must be one you may see.
-async fn check_customer(state: &AppState, req: &Req, id: CustomerId) -> Result<(), AppError> {
+pub(super) async fn check_customer(state: &AppState, req: &Req, id: CustomerId) -> Result<(), AppError> {
     if id.0 == 0 {
         return Err(AppError::field("customer_id", "required", "customer_id is required"));
     }

@@ -2,6 +2,7 @@
 //! hotel stays and their spend by outlet (`sales.read`, `sales.write`).
 
 mod api;
+mod pages;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -9,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub(crate) use api::BalanceOut;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(api::router())
+    OpenApiRouter::new().merge(api::router()).merge(pages::router())
 }
 
 /// Interface texts: (key, 中文, English).
@@ -46,4 +47,14 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("orders.departure", "团期", "Departure"),
     ("orders.quote", "报价单", "Quote"),
     ("orders.opportunity", "商机", "Opportunity"),
+    ("orders.search", "订单号或客户", "Order no. or customer"),
+    ("orders.month", "下单月份", "Order month"),
+    ("orders.back_to_list", "返回订单列表", "Back to orders"),
+    ("orders.edit", "修改订单", "Edit order"),
+    ("orders.stale", "订单已被他人修改，请重新打开后再保存", "Someone else changed this order; open it again before saving"),
+    ("orders.customer_id", "客户编号(ID)", "Customer ID"),
+    ("orders.hotel", "酒店住宿", "Hotel stay"),
+    ("orders.add_traveller", "添加出行人", "Add traveller"),
+    ("orders.charge_description", "消费项目", "What"),
+    ("orders.add_charge", "记一笔消费", "Post charge"),
 ];
