@@ -476,7 +476,10 @@ async fn pages(app: TestApp) -> Result<()> {
 
     let (s, html) = zh.get(&format!("/orders/new?departure_id={dep}&customer_id={c}")).await?;
     ensure!(s == StatusCode::OK && html.contains("新建订单"), "{s}");
-    ensure!(html.contains("value=\"2027-03-01\"") && html.contains("value=\"3500.00\""), "prefilled from the departure");
+    ensure!(
+        html.contains("value=\"2027-03-01\"") && html.contains("value=\"3500.00\""),
+        "prefilled from the departure"
+    );
     // A customer the salesperson may not see is refused with the form again.
     let fields = [
         ("customer_id", c.to_string()),
@@ -540,9 +543,8 @@ async fn pages(app: TestApp) -> Result<()> {
     let (s, html) = en.get(&at).await?;
     ensure!(s == StatusCode::OK && html.contains("Confirmed") && html.contains("Receivable"), "{s}");
     let oid = at.trim_start_matches("/orders/").to_string();
-    let (s, _) = en
-        .post_form("/finance/receipts", &[("order_id", &oid), ("method", "wechat_pay"), ("amount", "1000")])
-        .await?;
+    let (s, _) =
+        en.post_form("/finance/receipts", &[("order_id", &oid), ("method", "wechat_pay"), ("amount", "1000")]).await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let (_, html) = en.get(&at).await?;
     ensure!(html.contains("6100.00") && html.contains("WeChat Pay"), "balance after the receipt");

@@ -60,15 +60,25 @@ async fn statement_page(
     let mut errs = FieldErrors::new();
     let year = match q.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => today.year(),
-        Some(y) => errs.check(y.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).ok_or_else(|| {
-            FieldError::new("year", "out_of_range", "year must be between 2000 and 2100")
-        })).unwrap_or(today.year()),
+        Some(y) => errs
+            .check(
+                y.parse::<i32>()
+                    .ok()
+                    .filter(|y| (2000..=2100).contains(y))
+                    .ok_or_else(|| FieldError::new("year", "out_of_range", "year must be between 2000 and 2100")),
+            )
+            .unwrap_or(today.year()),
     };
     let month = match q.month.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => today.month(),
-        Some(m) => errs.check(m.parse::<u32>().ok().filter(|m| (1..=12).contains(m)).ok_or_else(|| {
-            FieldError::new("month", "out_of_range", "month must be between 1 and 12")
-        })).unwrap_or(today.month()),
+        Some(m) => errs
+            .check(
+                m.parse::<u32>()
+                    .ok()
+                    .filter(|m| (1..=12).contains(m))
+                    .ok_or_else(|| FieldError::new("month", "out_of_range", "month must be between 1 and 12")),
+            )
+            .unwrap_or(today.month()),
     };
     errs.into_result()?;
     let s = store::receipts::statement(&state.store, &vis, year, month).await?;
@@ -106,7 +116,13 @@ async fn aging_page(State(state): State<AppState>, req: Req) -> Result<Response,
         as_of: as_of.to_string(),
         lines: report.lines.iter().map(|l| (l.bucket.label(zh), l.count, l.amount)).collect(),
         total: report.total,
-        items: items.into_iter().map(|i| { let b = i.bucket.label(zh); (i, b) }).collect(),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let b = i.bucket.label(zh);
+                (i, b)
+            })
+            .collect(),
         shell: Shell::new(&state, req.principal.clone(), req.lang, "nav.finance").await,
     };
     Ok(render(&page)?.into_response())
@@ -132,19 +148,30 @@ struct ReceiptForm {
 /// Records a receipt or refund from the order page, then shows the order.
 #[utoipa::path(post, path = "/finance/receipts", tag = "pages", security(("keyuan" = ["finance.write"])),
     responses((status = 303, description = "to the order"), (status = 422, description = "refused")))]
-async fn receipt_post(State(state): State<AppState>, req: Req, PageForm(f): PageForm<ReceiptForm>) -> Result<Response, AppError> {
+async fn receipt_post(
+    State(state): State<AppState>,
+    req: Req,
+    PageForm(f): PageForm<ReceiptForm>,
+) -> Result<Response, AppError> {
     let vis = req.visibility(&state, Permission::FinanceWrite).await?;
     let today = today_in(company_tz(&state).await?);
     let mut errs = FieldErrors::new();
-    let kind = if f.kind.trim().is_empty() { Some(ReceiptKind::Receipt) } else { errs.check(ReceiptKind::parse("kind", &f.kind)) };
+    let kind = if f.kind.trim().is_empty() {
+        Some(ReceiptKind::Receipt)
+    } else {
+        errs.check(ReceiptKind::parse("kind", &f.kind))
+    };
     let method = errs.check(ReceiptMethod::parse("method", &f.method));
     let amount = errs.check(Money::parse("amount", &f.amount));
     let on = if f.received_on.trim().is_empty() {
         Some(today)
     } else {
-        errs.check(f.received_on.trim().parse::<NaiveDate>().map_err(|_| {
-            FieldError::new("received_on", "invalid_date", "received_on must be a date")
-        }))
+        errs.check(
+            f.received_on
+                .trim()
+                .parse::<NaiveDate>()
+                .map_err(|_| FieldError::new("received_on", "invalid_date", "received_on must be a date")),
+        )
     };
     errs.into_result()?;
     let (Some(kind), Some(method), Some(amount), Some(received_on)) = (kind, method, amount, on) else {

@@ -51,7 +51,11 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("orders.month", "下单月份", "Order month"),
     ("orders.back_to_list", "返回订单列表", "Back to orders"),
     ("orders.edit", "修改订单", "Edit order"),
-    ("orders.stale", "订单已被他人修改，请重新打开后再保存", "Someone else changed this order; open it again before saving"),
+    (
+        "orders.stale",
+        "订单已被他人修改，请重新打开后再保存",
+        "Someone else changed this order; open it again before saving",
+    ),
     ("orders.customer_id", "客户编号(ID)", "Customer ID"),
     ("orders.hotel", "酒店住宿", "Hotel stay"),
     ("orders.add_traveller", "添加出行人", "Add traveller"),

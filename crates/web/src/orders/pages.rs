@@ -110,7 +110,9 @@ async fn list_page(
         }
     }
     let id_of = |errs: &mut FieldErrors, f: &str, v: &Option<String>| {
-        nonempty(v).and_then(|s| errs.check(s.parse::<i64>().map_err(|_| FieldError::new(f, "invalid", format!("{f} must be a number")))))
+        nonempty(v).and_then(|s| {
+            errs.check(s.parse::<i64>().map_err(|_| FieldError::new(f, "invalid", format!("{f} must be a number"))))
+        })
     };
     let customer_id = id_of(&mut errs, "customer_id", &q.customer_id);
     let owner_id = id_of(&mut errs, "owner_id", &q.owner_id);
@@ -141,7 +143,11 @@ async fn list_page(
         let rows = page
             .items
             .into_iter()
-            .map(|o| Row { status: status_label(o.status, lang), product_type: type_label(o.data.product_type, lang), o })
+            .map(|o| Row {
+                status: status_label(o.status, lang),
+                product_type: type_label(o.data.product_type, lang),
+                o,
+            })
             .collect();
         (rows, next, None)
     } else {
@@ -223,7 +229,9 @@ impl OrderForm {
             if v.is_empty() {
                 return None;
             }
-            errs.check(v.parse::<i64>().map_err(|_| FieldError::new(f, "invalid", format!("{f} must be a whole number"))))
+            errs.check(
+                v.parse::<i64>().map_err(|_| FieldError::new(f, "invalid", format!("{f} must be a whole number"))),
+            )
         };
         let text = |v: &str| Some(v.to_string());
         let opt_text = |v: &str| Some(v.trim().to_string()).filter(|s| !s.is_empty());
@@ -324,7 +332,12 @@ fn prefilled(d: &store::orders::Draft, links: &store::orders::Links, given: &Ord
 
 impl OrderForm {
     fn of_given(g: &OrderForm) -> OrderForm {
-        OrderForm { source: g.source.clone(), campaign: g.campaign.clone(), notes: g.notes.clone(), ..OrderForm::default() }
+        OrderForm {
+            source: g.source.clone(),
+            campaign: g.campaign.clone(),
+            notes: g.notes.clone(),
+            ..OrderForm::default()
+        }
     }
 }
 
@@ -356,7 +369,11 @@ async fn new_page(
 /// Creates the order and shows it; problems show the form again (422).
 #[utoipa::path(post, path = "/orders/new", tag = "pages", security(("keyuan" = ["sales.write"])),
     responses((status = 303, description = "to the new order"), (status = 422, description = "the form with its problems", content_type = "text/html")))]
-async fn new_post(State(state): State<AppState>, req: Req, PageForm(f): PageForm<OrderForm>) -> Result<Response, AppError> {
+async fn new_post(
+    State(state): State<AppState>,
+    req: Req,
+    PageForm(f): PageForm<OrderForm>,
+) -> Result<Response, AppError> {
     let vis = req.visibility(&state, Permission::SalesWrite).await?;
     let today = today_in(company_tz(&state).await?);
     let mut errs = FieldErrors::new();
@@ -444,7 +461,13 @@ async fn show_page(State(state): State<AppState>, req: Req, Path(id): Path<i64>)
         status: status_label(o.status, lang),
         product_type: type_label(o.data.product_type, lang),
         travellers,
-        charges: charges.into_iter().map(|c| { let l = c.outlet.label(zh); (c, l) }).collect(),
+        charges: charges
+            .into_iter()
+            .map(|c| {
+                let l = c.outlet.label(zh);
+                (c, l)
+            })
+            .collect(),
         spend: spend.map(|s| s.by_outlet.iter().map(|(k, v)| (k.label(zh), *v)).collect()).unwrap_or_default(),
         spend_total: spend.map(|s| s.total),
         balance,
@@ -454,7 +477,10 @@ async fn show_page(State(state): State<AppState>, req: Req, Path(id): Path<i64>)
             .collect(),
         moves: o.status.next().iter().map(|s| (s.code(), status_label(*s, lang))).collect(),
         outlets: Outlet::ALL.iter().map(|x| Opt::new(x.code(), x.label(zh), "")).collect(),
-        methods: domain::travel::finance::ReceiptMethod::ALL.iter().map(|x| Opt::new(x.code(), x.label(zh), "")).collect(),
+        methods: domain::travel::finance::ReceiptMethod::ALL
+            .iter()
+            .map(|x| Opt::new(x.code(), x.label(zh), ""))
+            .collect(),
         can_write: me.can(Permission::SalesWrite),
         can_receive: me.can(Permission::FinanceWrite),
         today: today.to_string(),
@@ -568,8 +594,16 @@ async fn traveller_post(
         .map_err(|_| AppError::field("customer_id", "invalid", "customer_id must be a number"))?;
     check_customer(&state, &req, CustomerId(customer)).await?;
     let mut tx = state.store.begin().await?;
-    store::orders::add_traveller(&mut tx, &req.actor()?, &vis, OrderId(id), CustomerId(customer), f.is_child.is_some(), None)
-        .await?;
+    store::orders::add_traveller(
+        &mut tx,
+        &req.actor()?,
+        &vis,
+        OrderId(id),
+        CustomerId(customer),
+        f.is_child.is_some(),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
@@ -601,7 +635,12 @@ async fn charge_post(
     let on = if f.charged_on.trim().is_empty() {
         Some(today)
     } else {
-        errs.check(f.charged_on.trim().parse().map_err(|_| FieldError::new("charged_on", "invalid_date", "charged_on must be a date")))
+        errs.check(
+            f.charged_on
+                .trim()
+                .parse()
+                .map_err(|_| FieldError::new("charged_on", "invalid_date", "charged_on must be a date")),
+        )
     };
     errs.into_result()?;
     let (Some(outlet), Some(amount), Some(charged_on)) = (outlet, amount, on) else {
