@@ -538,6 +538,11 @@ async fn pages(app: TestApp) -> Result<()> {
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let (_, html) = zh.get("/orders?q=何静").await?;
     ensure!(html.contains("7100.00") && html.contains("已确认"), "the list shows the change");
+    let (_, html) =
+        zh.get(&format!("/orders?customer_id={mine}&status=confirmed&month=2027-01&product_type=long_haul")).await?;
+    ensure!(html.contains("7100.00"), "filters on the page");
+    let (_, html) = zh.get("/orders?status=cancelled").await?;
+    ensure!(!html.contains("7100.00"), "a filter that matches nothing");
 
     let (_, mut en) = browser_as(&app, "kuaiji", "finance", "en").await?;
     let (s, html) = en.get(&at).await?;

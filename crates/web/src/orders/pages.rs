@@ -80,6 +80,8 @@ struct ListPage {
     month: String,
     statuses: Vec<Opt>,
     types: Vec<Opt>,
+    owners: Vec<Opt>,
+    customer_id: String,
     rows: Vec<Row>,
     next: Option<String>,
     error: Option<String>,
@@ -132,7 +134,14 @@ async fn list_page(
         let page = store::orders::list(&state.store, &vis, &f).await?;
         let next = page.next.map(|n| {
             let mut ser = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in [("q", &q.q), ("status", &q.status), ("product_type", &q.product_type), ("month", &q.month)] {
+            for (k, v) in [
+                ("q", &q.q),
+                ("status", &q.status),
+                ("product_type", &q.product_type),
+                ("month", &q.month),
+                ("owner_id", &q.owner_id),
+                ("customer_id", &q.customer_id),
+            ] {
                 if let Some(v) = nonempty(v) {
                     ser.append_pair(k, v);
                 }
@@ -159,7 +168,20 @@ async fn list_page(
     statuses.extend(OrderStatus::ALL.iter().map(|s| Opt::new(s.code(), status_label(*s, lang), cur_status)));
     let mut types = vec![Opt::new("", lang.t("common.all"), cur_type)];
     types.extend(ProductType::ALL.iter().map(|t| Opt::new(t.code(), type_label(*t, lang), cur_type)));
+    // Owners to filter by: everyone the caller's reach could include (rows
+    // are restricted in the query whatever is chosen).
+    let cur_owner = nonempty(&q.owner_id).unwrap_or("");
+    let mut owners = vec![Opt::new("", lang.t("common.all"), cur_owner)];
+    owners.extend(
+        store::users::all_active(&state.store)
+            .await?
+            .into_iter()
+            .filter(|u| vis.scope != domain::access::Scope::Own || u.id == vis.user_id)
+            .map(|u| Opt::new(u.id, u.display_name, cur_owner)),
+    );
     let page = ListPage {
+        owners,
+        customer_id: nonempty(&q.customer_id).unwrap_or("").to_string(),
         shell: Shell::new(&state, req.principal.clone(), lang, "nav.orders").await,
         q: nonempty(&q.q).unwrap_or("").to_string(),
         month: month.unwrap_or_default(),
