@@ -541,6 +541,10 @@ async fn pages(app: TestApp) -> Result<()> {
     let (_, html) =
         zh.get(&format!("/orders?customer_id={mine}&status=confirmed&month=2027-01&product_type=long_haul")).await?;
     ensure!(html.contains("7100.00"), "filters on the page");
+    let (s, _) = zh.post_form(&format!("{at}/travellers"), &[("name", "何小宝"), ("mobile", "13600003333")]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "a new customer as traveller from the page: {s}");
+    let (_, html) = zh.get(&at).await?;
+    ensure!(html.contains("何小宝"), "listed as traveller");
     let (_, html) = zh.get("/orders?status=cancelled").await?;
     ensure!(!html.contains("7100.00"), "a filter that matches nothing");
 

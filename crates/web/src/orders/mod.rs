@@ -61,4 +61,8 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("orders.add_traveller", "添加出行人", "Add traveller"),
     ("orders.charge_description", "消费项目", "What"),
     ("orders.add_charge", "记一笔消费", "Post charge"),
+    ("orders.or_new_customer", "或新建客户：", "or a new customer:"),
+    ("orders.traveller_name", "姓名", "Name"),
+    ("orders.traveller_mobile", "手机", "Mobile"),
+    ("orders.traveller_id_card", "身份证号", "ID card no."),
 ];

@@ -595,10 +595,17 @@ struct TravellerForm {
     #[serde(default)]
     customer_id: String,
     #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    id_card: String,
+    #[serde(default)]
     is_child: Option<String>,
 }
 
-/// Adds an existing customer as a traveller.
+/// Adds a traveller: an existing customer by id, or a new individual
+/// customer from name, mobile and ID card.
 #[utoipa::path(post, path = "/orders/{id}/travellers", tag = "pages", security(("keyuan" = ["sales.write"])),
     params(("id" = i64, Path, description = "order id")),
     responses((status = 303, description = "to the order")))]
@@ -609,23 +616,48 @@ async fn traveller_post(
     PageForm(f): PageForm<TravellerForm>,
 ) -> Result<Response, AppError> {
     let vis = req.visibility(&state, Permission::SalesWrite).await?;
-    let customer = f
-        .customer_id
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| AppError::field("customer_id", "invalid", "customer_id must be a number"))?;
-    check_customer(&state, &req, CustomerId(customer)).await?;
+    let order = store::orders::get(&state.store, &vis, OrderId(id)).await?;
+    let actor = req.actor()?;
+    let new_customer = if f.customer_id.trim().is_empty() {
+        let me = req.user()?;
+        if !me.can(Permission::CustomersWrite) {
+            return Err(AppError::field("customer_id", "required", "choose an existing customer"));
+        }
+        let input = crate::customers::input::Input {
+            kind: "individual".into(),
+            name: f.name.clone(),
+            mobile: f.mobile.clone(),
+            id_card: match f.id_card.trim() {
+                "" => crate::customers::input::DocInput::Keep,
+                v => crate::customers::input::DocInput::Set(v.to_string()),
+            },
+            ..Default::default()
+        };
+        Some(crate::customers::input::check(&state, me, &input, None, FieldErrors::new()).await?)
+    } else {
+        None
+    };
+    let customer = match &new_customer {
+        Some(_) => None,
+        None => {
+            let c = f
+                .customer_id
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::field("customer_id", "invalid", "customer_id must be a number"))?;
+            check_customer(&state, &req, CustomerId(c)).await?;
+            Some(CustomerId(c))
+        }
+    };
     let mut tx = state.store.begin().await?;
-    store::orders::add_traveller(
-        &mut tx,
-        &req.actor()?,
-        &vis,
-        OrderId(id),
-        CustomerId(customer),
-        f.is_child.is_some(),
-        None,
-    )
-    .await?;
+    let customer = match (customer, new_customer) {
+        (Some(c), _) => c,
+        (None, Some(checked)) => {
+            store::customers::create(&mut tx, &state.store, &actor, &checked.draft, None).await?.id
+        }
+        (None, None) => return Err(AppError::field("customer_id", "required", "choose a customer")),
+    };
+    store::orders::add_traveller(&mut tx, &actor, &vis, order.id, customer, f.is_child.is_some(), None).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
