@@ -82,6 +82,39 @@ pub enum ImportCommand {
         #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
         batch_size: u32,
     },
+    /// Order history from CSV (UTF-8, GBK/GB18030) or XLSX: columns customer_code, order_no,
+    /// order_date, amount and optionally product_type, destination, adults, children, status,
+    /// paid_amount, travel_date, customer_name (Chinese headers too: 客户编号, 订单号, 下单日期, 金额 …).
+    /// A known order number updates that order; paid_amount becomes an imported receipt.
+    Orders {
+        /// The file (.csv, .txt, .xlsx, .xls).
+        file: PathBuf,
+        /// Check every row and report what would happen, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Create an individual customer for an unknown customer code (name from customer_name, else the code).
+        #[arg(long)]
+        create_missing_customers: bool,
+        /// Username that owns created customers (default: the first staff account).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Write every problem (line, field, column, reason) to this CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        errors: Option<PathBuf>,
+    },
+    /// Payments from CSV or XLSX: columns order_no, received_on (or date), amount and optionally
+    /// method, kind (receipt/refund), reference, receipt_no (订单号, 收款日期, 金额, 收款方式, 类型 …).
+    /// Rows already recorded (same receipt_no, or order + date + amount + reference) are skipped.
+    Payments {
+        /// The file (.csv, .txt, .xlsx, .xls).
+        file: PathBuf,
+        /// Check every row and report what would happen, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write every problem (line, field, column, reason) to this CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        errors: Option<PathBuf>,
+    },
 }
 
 /// What to export.
@@ -212,6 +245,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Import { what: ImportCommand::Orders { file, dry_run, create_missing_customers, owner, errors } } => {
+            let store = Store::connect(&cli.database).await?;
+            let flags =
+                HistoryFlags { dry_run, create_missing_customers, owner: owner.as_deref(), errors: errors.as_deref() };
+            let result = import_history(&store, &file, History::Orders, &flags).await;
+            store.close().await;
+            result
+        }
+        Command::Import { what: ImportCommand::Payments { file, dry_run, errors } } => {
+            let store = Store::connect(&cli.database).await?;
+            let flags =
+                HistoryFlags { dry_run, create_missing_customers: false, owner: None, errors: errors.as_deref() };
+            let result = import_history(&store, &file, History::Payments, &flags).await;
+            store.close().await;
+            result
+        }
         Command::Export { what: ExportCommand::Customers { file, encoding, headers } } => {
             let store = Store::connect(&cli.database).await?;
             let result = export_customers(&store, &file, &encoding, &headers).await;
@@ -333,6 +382,110 @@ async fn import_customers(store: &Store, file: &std::path::Path, flags: &ImportF
         println!("  Error report written to {}.", path.display());
     }
     if dry_run {
+        println!("  Dry run: nothing was written.");
+    }
+    Ok(())
+}
+
+/// Which history file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum History {
+    Orders,
+    Payments,
+}
+
+/// The flags of `keyuan import orders|payments`.
+struct HistoryFlags<'a> {
+    dry_run: bool,
+    create_missing_customers: bool,
+    owner: Option<&'a str>,
+    errors: Option<&'a std::path::Path>,
+}
+
+/// `keyuan import orders|payments`: every row all or nothing, progress on
+/// a terminal, a summary and the bad rows with their line and reason.
+async fn import_history(
+    store: &Store,
+    file: &std::path::Path,
+    what: History,
+    flags: &HistoryFlags<'_>,
+) -> anyhow::Result<()> {
+    use store::customer_import::Sheet;
+    use store::order_import::{import_orders, import_payments, Options};
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sheet = Sheet::read(&bytes).with_context(|| format!("cannot read {}", file.display()))?;
+    drop(bytes);
+    let mut opts =
+        Options { dry_run: flags.dry_run, create_missing_customers: flags.create_missing_customers, owner: None };
+    if let Some(username) = flags.owner {
+        match store::users::for_login(store, username).await?.map(|(u, _)| u) {
+            Some(u) if u.active => opts.owner = Some(u.id),
+            Some(_) => bail!("--owner: {username:?} is deactivated; choose an active colleague"),
+            None => bail!("--owner: there is no staff account {username:?}"),
+        }
+    }
+    let verb = if flags.dry_run { "Checking" } else { "Importing" };
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |done: u64, total: u64| {
+        if terminal {
+            eprint!("\r{verb} {}: {done} / {total} rows   ", file.display());
+        }
+    };
+    let (name, actor) = match what {
+        History::Orders => ("orders", Actor::system("keyuan import orders")),
+        History::Payments => ("payments", Actor::system("keyuan import payments")),
+    };
+    let report = match what {
+        History::Orders => import_orders(store, &actor, &sheet, &opts, &mut progress).await,
+        History::Payments => import_payments(store, &actor, &sheet, &opts, &mut progress).await,
+    };
+    if terminal {
+        eprintln!();
+    }
+    let report = match report {
+        Err(store::StoreError::Invalid(e)) => {
+            bail!(
+                "cannot import {}: {}",
+                file.display(),
+                e.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+            )
+        }
+        other => other.with_context(|| format!("cannot import {}", file.display()))?,
+    };
+    println!(
+        "{} {} {name} rows from {} ({}):",
+        if flags.dry_run { "Checked" } else { "Read" },
+        report.total,
+        file.display(),
+        sheet.encoding.map(|e| format!("{e} text")).unwrap_or_else(|| "workbook".into()),
+    );
+    let would = if flags.dry_run { "would be " } else { "" };
+    println!(
+        "  {} {would}created, {} {would}updated, {} unchanged, {} failed, {} skipped (blank).",
+        report.created, report.updated, report.unchanged, report.failed, report.skipped
+    );
+    if report.customers_created > 0 {
+        println!("  {} customers {would}created for unknown codes.", report.customers_created);
+    }
+    if !report.unknown_columns.is_empty() {
+        println!("  Ignored columns: {}", report.unknown_columns.join(", "));
+    }
+    if report.failed > 0 {
+        println!("  {} rows failed and were not imported; each row is all or nothing:", report.failed);
+        for (line, errs) in report.errors.iter().take(20) {
+            for e in errs {
+                println!("    line {line}: {}: {}", e.column.as_deref().unwrap_or(&e.field), e.message);
+            }
+        }
+        if report.failed > 20 {
+            println!("    … and {} more rows", report.failed - 20);
+        }
+    }
+    if let Some(path) = flags.errors {
+        std::fs::write(path, report.errors_csv()).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  Error report written to {}.", path.display());
+    }
+    if flags.dry_run {
         println!("  Dry run: nothing was written.");
     }
     Ok(())

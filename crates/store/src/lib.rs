@@ -25,6 +25,7 @@ pub mod logins;
 mod migrate;
 pub mod numbers;
 pub mod opportunities;
+pub mod order_import;
 pub mod orders;
 pub mod privacy;
 pub mod products;

@@ -16,7 +16,7 @@ mod api;
 mod contacts;
 mod detail;
 mod form;
-mod input;
+pub(crate) mod input;
 mod interactions;
 mod list;
 pub(crate) mod query;
