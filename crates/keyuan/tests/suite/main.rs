@@ -20,6 +20,7 @@ mod customer_import;
 mod customers;
 mod finance;
 mod harness;
+mod journey;
 mod orders;
 mod platform;
 mod process;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         ("sales", sales::stories()),
         ("orders", orders::stories()),
         ("finance", finance::stories()),
+        ("journey", journey::stories()),
     ];
     let mut trials = Vec::new();
     for (module, stories) in modules {

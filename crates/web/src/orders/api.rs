@@ -461,7 +461,9 @@ pub(super) async fn prefill(state: &AppState, req: &Req, b: &OrderBody, today: N
                 links.product_id = Some(t.product_id);
                 let adults = b.adults.unwrap_or(d.adults);
                 let children = b.children.unwrap_or(d.children);
-                if adults >= 0 && children >= 0 {
+                // A quote's price is what was agreed; the departure's list
+                // prices price an order made without one.
+                if links.quote_id.is_none() && adults >= 0 && children >= 0 {
                     d.amount = t
                         .adult_price
                         .checked_mul(adults)
