@@ -433,49 +433,7 @@ fn id_card(region: &str, birthday: NaiveDate, seq: u32, male: bool) -> Option<do
 }
 
 fn empty_draft(kind: &str, name: &str, owner: UserId) -> store::customers::Draft {
-    let (name_pinyin, name_initials) = domain::customer::to_pinyin(name);
-    store::customers::Draft {
-        kind: kind.into(),
-        name: name.into(),
-        name_pinyin,
-        name_initials,
-        gender: None,
-        birthday: None,
-        lunar_birthday: None,
-        id_card: store::customers::Sealed::Keep,
-        id_card_masked: None,
-        passport: store::customers::Sealed::Keep,
-        passport_masked: None,
-        passport_expiry: None,
-        employer: None,
-        title: None,
-        mobile: None,
-        mobile2: None,
-        landline: None,
-        email: None,
-        wechat: None,
-        fax: None,
-        province: None,
-        city: None,
-        district: None,
-        address: None,
-        hobbies: None,
-        diet: None,
-        room_pref: None,
-        seat_pref: None,
-        source: None,
-        source_detail: None,
-        partner_type: None,
-        industry: None,
-        license_no: None,
-        notes: None,
-        consent: store::customers::Consent::default(),
-        owner_id: owner,
-        stage: "potential".into(),
-        grade: None,
-        tags: Vec::new(),
-        custom: Default::default(),
-    }
+    store::customers::Draft::new(kind, name, owner)
 }
 
 /// (channel, direction, department, staff username, summary).

@@ -16,7 +16,7 @@
 
 use crate::customer_fields::{self, FieldDef};
 use crate::customer_search;
-use crate::customers::{self, Consent, Customer, Draft, Sealed};
+use crate::customers::{self, Customer, Draft, Sealed};
 use crate::visibility::Visibility;
 use crate::{Actor, Result, Store, StoreError, Tx};
 use chrono::NaiveDate;
@@ -995,48 +995,7 @@ fn parse_grade(field: &str, v: &str) -> Result<String, FieldError> {
 }
 
 fn empty_draft(kind: &str, owner: UserId) -> Draft {
-    Draft {
-        kind: kind.to_string(),
-        name: String::new(),
-        name_pinyin: String::new(),
-        name_initials: String::new(),
-        gender: None,
-        birthday: None,
-        lunar_birthday: None,
-        id_card: Sealed::Keep,
-        id_card_masked: None,
-        passport: Sealed::Keep,
-        passport_masked: None,
-        passport_expiry: None,
-        employer: None,
-        title: None,
-        mobile: None,
-        mobile2: None,
-        landline: None,
-        email: None,
-        wechat: None,
-        fax: None,
-        province: None,
-        city: None,
-        district: None,
-        address: None,
-        hobbies: None,
-        diet: None,
-        room_pref: None,
-        seat_pref: None,
-        source: None,
-        source_detail: None,
-        partner_type: None,
-        industry: None,
-        license_no: None,
-        notes: None,
-        consent: Consent::default(),
-        owner_id: owner,
-        stage: LifecycleStage::Potential.code().to_string(),
-        grade: None,
-        tags: Vec::new(),
-        custom: BTreeMap::new(),
-    }
+    Draft::new(kind, "", owner)
 }
 
 fn draft_of(c: &Customer) -> Draft {

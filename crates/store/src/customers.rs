@@ -146,6 +146,57 @@ pub struct Draft {
     pub custom: BTreeMap<String, serde_json::Value>,
 }
 
+impl Draft {
+    /// A customer of `kind` called `name` owned by `owner`, with its pinyin
+    /// and every other field empty (stage: potential): what imports, the
+    /// demo data and tests start from.
+    pub fn new(kind: &str, name: &str, owner: UserId) -> Draft {
+        let (name_pinyin, name_initials) = domain::customer::to_pinyin(name);
+        Draft {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            name_pinyin,
+            name_initials,
+            gender: None,
+            birthday: None,
+            lunar_birthday: None,
+            id_card: Sealed::Keep,
+            id_card_masked: None,
+            passport: Sealed::Keep,
+            passport_masked: None,
+            passport_expiry: None,
+            employer: None,
+            title: None,
+            mobile: None,
+            mobile2: None,
+            landline: None,
+            email: None,
+            wechat: None,
+            fax: None,
+            province: None,
+            city: None,
+            district: None,
+            address: None,
+            hobbies: None,
+            diet: None,
+            room_pref: None,
+            seat_pref: None,
+            source: None,
+            source_detail: None,
+            partner_type: None,
+            industry: None,
+            license_no: None,
+            notes: None,
+            consent: Consent::default(),
+            owner_id: owner,
+            stage: domain::customer::LifecycleStage::Potential.code().to_string(),
+            grade: None,
+            tags: Vec::new(),
+            custom: BTreeMap::new(),
+        }
+    }
+}
+
 /// A customer as read back (documents masked).
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {

@@ -8,7 +8,7 @@
 //! order + date + amount + reference, so they are never recorded twice.
 
 use crate::customer_import::{RowError, Sheet};
-use crate::customers::{self, Consent, Draft as CustomerDraft, Sealed};
+use crate::customers::{self, Draft as CustomerDraft};
 use crate::orders::{self, Draft, Links, Origin};
 use crate::receipts;
 use crate::visibility::Visibility;
@@ -16,7 +16,6 @@ use crate::{audit, now_ms, numbers, Actor, Result, Store, StoreError, Tx};
 use chrono::{Datelike, NaiveDate};
 use domain::access::Scope;
 use domain::audit::{Action, ChangeSet, Sensitivity};
-use domain::customer::LifecycleStage;
 use domain::ids::{CustomerId, OrderId, UserId};
 use domain::money::Money;
 use domain::travel::finance::{ReceiptKind, ReceiptMethod};
@@ -184,49 +183,7 @@ async fn default_owner(store: &Store, opts: &Options) -> Result<UserId> {
 }
 
 fn customer_draft(name: &str, owner: UserId) -> CustomerDraft {
-    let (name_pinyin, name_initials) = domain::customer::to_pinyin(name);
-    CustomerDraft {
-        kind: "individual".into(),
-        name: name.to_string(),
-        name_pinyin,
-        name_initials,
-        gender: None,
-        birthday: None,
-        lunar_birthday: None,
-        id_card: Sealed::Keep,
-        id_card_masked: None,
-        passport: Sealed::Keep,
-        passport_masked: None,
-        passport_expiry: None,
-        employer: None,
-        title: None,
-        mobile: None,
-        mobile2: None,
-        landline: None,
-        email: None,
-        wechat: None,
-        fax: None,
-        province: None,
-        city: None,
-        district: None,
-        address: None,
-        hobbies: None,
-        diet: None,
-        room_pref: None,
-        seat_pref: None,
-        source: None,
-        source_detail: Some("history import".into()),
-        partner_type: None,
-        industry: None,
-        license_no: None,
-        notes: None,
-        consent: Consent::default(),
-        owner_id: owner,
-        stage: LifecycleStage::Potential.code().to_string(),
-        grade: None,
-        tags: Vec::new(),
-        custom: BTreeMap::new(),
-    }
+    CustomerDraft { source_detail: Some("history import".into()), ..CustomerDraft::new("individual", name, owner) }
 }
 
 /// What a row did.

@@ -99,49 +99,7 @@ async fn user(app: &TestApp, username: &str, role: &str, team: Option<i64>) -> R
 
 /// A minimal valid individual owned by `owner`.
 fn draft(name: &str, owner: i64) -> Draft {
-    let (name_pinyin, name_initials) = domain::customer::to_pinyin(name);
-    Draft {
-        kind: "individual".into(),
-        name: name.into(),
-        name_pinyin,
-        name_initials,
-        gender: None,
-        birthday: None,
-        lunar_birthday: None,
-        id_card: Sealed::Keep,
-        id_card_masked: None,
-        passport: Sealed::Keep,
-        passport_masked: None,
-        passport_expiry: None,
-        employer: None,
-        title: None,
-        mobile: None,
-        mobile2: None,
-        landline: None,
-        email: None,
-        wechat: None,
-        fax: None,
-        province: None,
-        city: None,
-        district: None,
-        address: None,
-        hobbies: None,
-        diet: None,
-        room_pref: None,
-        seat_pref: None,
-        source: None,
-        source_detail: None,
-        partner_type: None,
-        industry: None,
-        license_no: None,
-        notes: None,
-        consent: Consent::default(),
-        owner_id: UserId(owner),
-        stage: "potential".into(),
-        grade: None,
-        tags: Vec::new(),
-        custom: BTreeMap::new(),
-    }
+    Draft::new("individual", name, UserId(owner))
 }
 
 /// A valid ID card number (the check digit found by the domain's own check).
