@@ -15,5 +15,6 @@ pub mod password;
 pub mod travel;
 pub mod user;
 pub mod validation;
+pub mod value;
 
 pub use validation::{FieldError, FieldErrors};
