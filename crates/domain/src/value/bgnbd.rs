@@ -176,7 +176,7 @@ impl BgNbd {
 mod tests {
     use super::*;
 
-    /// The published CDNOW estimates (FHL p. 280), time in weeks.
+    /// The published CDNOW estimates (FHL section 5), time in weeks.
     const CDNOW: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 
     fn s(frequency: u32, recency: f64, age: f64) -> Summary {
@@ -212,7 +212,7 @@ mod tests {
             assert!(e > last, "{t}: {e}");
             last = e;
         }
-        // FHL p. 281: a customer with x = 2, tₓ = 30.43, T = 38.86 is expected
+        // FHL section 5's worked example: a customer with x = 2, tₓ = 30.43, T = 38.86 is expected
         // to make 1.226 purchases in the next 39 weeks.
         let e = CDNOW.expected_purchases(&c, 39.0).unwrap();
         assert!((e - 1.226).abs() < 0.001, "{e}");
