@@ -130,9 +130,10 @@ impl BgNbd {
     /// (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
     /// / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x)).
     ///
-    /// Requires a ≠ 1 (the formula divides by a − 1). `None` if [`hyp2f1`]
-    /// does not converge (t so large that its argument is within about 1e-6
-    /// of 1) or `t` is negative.
+    /// Requires a ≠ 1 (the formula divides by a − 1). `None` if `t` is
+    /// negative or [`hyp2f1`] does not converge, which happens when t is
+    /// beyond roughly 10⁴–10⁵ times α + T (a horizon of centuries in weeks).
+    /// With a < 1 the expectation grows without bound as t → ∞.
     pub fn expected_purchases(&self, s: &Summary, t: f64) -> Option<f64> {
         if t.is_nan() || t < 0.0 {
             return None;

@@ -71,8 +71,9 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
 /// Valid for |z| < 1 and c not zero or a negative integer; the models only
 /// call it with a, b, c > 0 and 0 ≤ z < 1, where every term is positive and
 /// the sum loses no precision. Convergence slows as z → 1 (terms decay like
-/// k^(a+b−c−1) zᵏ), so the sum stops when a term falls below 1e-15 of the
-/// total and gives `None` if that takes more than a million terms or |z| ≥ 1.
+/// k^(a+b−c−1) zᵏ), so the sum stops when a bound on the remaining tail
+/// falls below 1e-15 of the total, and gives `None` if that takes more than a
+/// million terms or |z| ≥ 1.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     let usable = z.abs() < 1.0 && a.is_finite() && b.is_finite() && c.is_finite();
     if !usable {
@@ -87,7 +88,11 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
         if !sum.is_finite() {
             return None;
         }
-        if term.abs() <= 1e-15 * sum.abs() && k > 2.0 {
+        // Once the ratio of consecutive terms ρ is below 1 the rest of the
+        // series is at most term·ρ/(1−ρ) (the ratios move monotonically
+        // towards z), so stop when that bound is negligible.
+        let ratio = ((a + k + 1.0) * (b + k + 1.0) / ((c + k + 1.0) * (k + 2.0)) * z).abs().max(z.abs());
+        if ratio < 1.0 && (term * ratio / (1.0 - ratio)).abs() <= 1e-15 * sum.abs() {
             return Some(sum);
         }
     }
