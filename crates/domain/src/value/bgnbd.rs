@@ -106,8 +106,8 @@ impl BgNbd {
         Ok(BgNbd { r: best[0].exp(), alpha: best[1].exp(), a: best[2].exp(), b: best[3].exp() })
     }
 
-    /// P(alive | x, tₓ, T), FHL eq. (11) (eq. 2 of their 2008 note "Computing
-    /// P(alive) using the BG/NBD model"):
+    /// P(alive | x, tₓ, T), from Fader, Hardie & Lee (2008), "Computing
+    /// P(alive) Using the BG/NBD Model" (brucehardie.com note):
     ///
     /// 1 / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x)).
     ///
