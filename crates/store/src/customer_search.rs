@@ -8,9 +8,10 @@
 //! index. Pinyin, initials, the start of a mobile number, codes and document
 //! hashes use the customers table's own indexes.
 //!
-//! Every writer of a customer's name, employer or phones calls [`refresh`]
-//! (or writes keys in bulk, as the import does) in the same transaction, so
-//! the index never disagrees with what a committed read sees.
+//! Every writer of a customer's name, employer or phones reads [`current`]
+//! before the change and calls [`sync`] after it (or writes keys in bulk, as
+//! the import does) in the same transaction, so the index never disagrees
+//! with what a committed read sees.
 
 use crate::sql::Sql;
 use crate::{Result, Store, Tx};
