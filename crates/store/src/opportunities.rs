@@ -302,19 +302,23 @@ pub async fn get_in(tx: &mut Tx, id: OpportunityId) -> Result<Opportunity> {
 
 /// One opportunity inside a transaction, if `vis` lets the caller see it.
 pub async fn get_visible_in(tx: &mut Tx, vis: &Visibility, id: OpportunityId) -> Result<Opportunity> {
-    let mut sql = Sql::new(SELECT);
-    sql.push(" WHERE o.id = ").bind(id.0);
-    vis.restrict(&mut sql, "o.owner_id", "o.team_id");
-    let row = sql.query().fetch_optional(&mut ***tx).await?.ok_or(StoreError::NotFound)?;
-    Ok(from_row(&row)?)
+    fetch_visible(&mut ***tx, vis, id).await
 }
 
 /// One opportunity, if `vis` lets the caller see it (otherwise `NotFound`).
 pub async fn get(store: &Store, vis: &Visibility, id: OpportunityId) -> Result<Opportunity> {
+    fetch_visible(store.pool(), vis, id).await
+}
+
+async fn fetch_visible<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    vis: &Visibility,
+    id: OpportunityId,
+) -> Result<Opportunity> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE o.id = ").bind(id.0);
     vis.restrict(&mut sql, "o.owner_id", "o.team_id");
-    let row = sql.query().fetch_optional(store.pool()).await?.ok_or(StoreError::NotFound)?;
+    let row = sql.query().fetch_optional(ex).await?.ok_or(StoreError::NotFound)?;
     Ok(from_row(&row)?)
 }
 
