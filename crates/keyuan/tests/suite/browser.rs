@@ -80,8 +80,49 @@ pub async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Clien
 }
 
 /// The text of the first element matching `css`, waiting up to 10 s for it.
+/// An element found just before the page it was on is replaced (a form that
+/// was submitted) goes stale; it is looked up again on the new page.
 pub async fn text_of(c: &Client, css: &str) -> Result<String> {
-    Ok(c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?.text().await?)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?;
+        match e.text().await {
+            Ok(t) => return Ok(t),
+            Err(fantoccini::error::CmdError::Standard(w))
+                if w.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The text of `css` once it contains `needle` (the page that a submitted
+/// form leads to may still be loading), or the last text seen after 10 s.
+pub async fn text_with(c: &Client, css: &str, needle: &str) -> Result<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = text_of(c, css).await?;
+        if t.contains(needle) || std::time::Instant::now() >= deadline {
+            return Ok(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits up to 10 s for the browser to be on a page whose path ends with `suffix`.
+pub async fn wait_for_path(c: &Client, suffix: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await?;
+        if url.path().ends_with(suffix) {
+            return Ok(());
+        }
+        ensure!(std::time::Instant::now() < deadline, "still at {url}, waiting for …{suffix}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn login_then_english(app: TestApp) -> Result<()> {
@@ -98,7 +139,7 @@ async fn login_then_english(app: TestApp) -> Result<()> {
         c.find(Locator::Css("input[name=username]")).await?.send_keys("chenjing").await?;
         c.find(Locator::Css("input[name=password]")).await?.send_keys(&pw).await?;
         c.find(Locator::Css("form[action='/login'] button[type=submit]")).await?.click().await?;
-        let h1 = text_of(&c, "main h1").await?;
+        let h1 = text_with(&c, "main h1", "工作台").await?;
         ensure!(h1 == "工作台", "the dashboard in Chinese, got {h1:?}");
         let nav = text_of(&c, "#nav").await.unwrap_or_default();
         let page = c.source().await?;
@@ -113,7 +154,13 @@ async fn login_then_english(app: TestApp) -> Result<()> {
         let select = form.find(Locator::Css("select")).await?;
         select.select_by_value("en").await?;
         form.find(Locator::Css("button[type=submit]")).await?.click().await?;
-        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("main h1")).await?;
+        // The account page comes back in English once the choice is saved.
+        for _ in 0..100 {
+            if c.source().await?.contains("lang=\"en\"") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         c.goto(&format!("{}/", app.base)).await?;
         let h1 = text_of(&c, "main h1").await?;
         ensure!(h1 == "Dashboard", "the dashboard in English, got {h1:?}");

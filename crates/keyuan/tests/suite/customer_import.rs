@@ -874,7 +874,7 @@ async fn page_flow(app: TestApp) -> Result<()> {
 }
 
 async fn browser_import(app: TestApp) -> Result<()> {
-    use crate::browser::{browser, start_driver, text_of};
+    use crate::browser::{browser, start_driver, text_of, wait_for_path};
     use fantoccini::Locator;
     use std::time::Duration;
     let (_, pw) = app.create_user("chenjing", "admin", None).await?;
@@ -912,7 +912,8 @@ async fn browser_import(app: TestApp) -> Result<()> {
         ensure!(text_of(&c, "[data-count=failed]").await? == "5");
         ensure!(text_of(&c, "[data-count=created]").await? == "2");
         c.find(Locator::Css("#import-run button[type=submit]")).await?.click().await?;
-        // The import and its error report.
+        // The import and its error report (the dry run's page lists the errors too).
+        wait_for_path(&c, "/result").await?;
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#import-errors")).await?;
         ensure!(text_of(&c, "main h1").await? == "导入完成");
         ensure!(text_of(&c, "[data-count=created]").await? == "2");

@@ -3,7 +3,7 @@
 //! receipt → the balance → the customer's timeline and the month's
 //! statement.
 
-use crate::browser::{browser, start_driver, text_of};
+use crate::browser::{browser, start_driver, text_of, text_with};
 use crate::harness::{browser_story, Api, Story, TestApp};
 use anyhow::{ensure, Context, Result};
 use fantoccini::{Client, Locator};
@@ -119,9 +119,9 @@ async fn one_sale(app: TestApp) -> Result<()> {
         c.goto(quote_url.as_str()).await?;
         c.find(Locator::Css("#status-form select[name=status]")).await?.select_by_value("sent").await?;
         click(&c, "#status-form button[type=submit]").await?;
-        text_of(&c, "#quote-status").await?;
+        let sent = text_with(&c, "#quote-status", "已发送").await?;
         let (_, q) = api.get(&format!("/api/v1/quotes/{qid}")).await?;
-        ensure!(q["status"] == "sent" && q["current_version"] == 2, "{q}");
+        ensure!(q["status"] == "sent" && q["current_version"] == 2, "{sent}: {q}");
 
         // 3. The order, from the quote, on the departure.
         c.goto(&format!("{}/orders/new?quote_id={qid}&departure_id={did}", app.base)).await?;
@@ -135,12 +135,20 @@ async fn one_sale(app: TestApp) -> Result<()> {
         // 4. A deposit, then the balance.
         set(&c, "form[action='/finance/receipts'] input[name=amount]", "3000.00").await?;
         click(&c, "form[action='/finance/receipts'] button[type=submit]").await?;
-        let balance = text_of(&c, "#order-balance").await?;
+        let balance = text_with(&c, "#order-balance", "4598.00").await?;
         ensure!(balance.contains("4598.00"), "after the deposit: {balance}");
         set(&c, "form[action='/finance/receipts'] input[name=amount]", "4598.00").await?;
         click(&c, "form[action='/finance/receipts'] button[type=submit]").await?;
-        let balance = text_of(&c, "#order-balance").await?;
-        ensure!(balance.contains("7598.00") && balance.contains("0.00"), "settled: {balance}");
+        // Settled: received equals what was due (the page may still be the old one briefly).
+        let mut balance = String::new();
+        for _ in 0..100 {
+            balance = text_of(&c, "#order-balance").await?;
+            if balance.matches("7598.00").count() >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        ensure!(balance.matches("7598.00").count() >= 2 && balance.contains("0.00"), "settled: {balance}");
 
         // 5. The customer's timeline tells the story; the month's statement counts it.
         c.goto(&format!("{}/customers/{cid}", app.base)).await?;
