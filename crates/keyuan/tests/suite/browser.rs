@@ -79,6 +79,23 @@ pub async fn browser(driver: &Driver, profile: &std::path::Path) -> Result<Clien
     Ok(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", driver.port)).await?)
 }
 
+/// Whether a WebDriver error means the element belonged to a page that has
+/// since been replaced. Chromium reports this either as a stale element
+/// reference or, when the node went away between lookup and use, as an
+/// unknown error from its inspector.
+pub fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    use fantoccini::error::{CmdError, ErrorStatus};
+    match e {
+        CmdError::Standard(w) => {
+            w.error == ErrorStatus::StaleElementReference
+                || (w.error == ErrorStatus::UnknownError
+                    && (w.message.contains("does not belong to the document")
+                        || w.message.contains("No node with given id")))
+        }
+        _ => false,
+    }
+}
+
 /// The text of the first element matching `css`, waiting up to 10 s for it.
 /// An element found just before the page it was on is replaced (a form that
 /// was submitted) goes stale; it is looked up again on the new page.
@@ -88,13 +105,26 @@ pub async fn text_of(c: &Client, css: &str) -> Result<String> {
         let e = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?;
         match e.text().await {
             Ok(t) => return Ok(t),
-            Err(fantoccini::error::CmdError::Standard(w))
-                if w.error == fantoccini::error::ErrorStatus::StaleElementReference
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Clicks the first element matching `css`, waiting up to 10 s for it and
+/// looking it up again if the page was replaced between finding and clicking.
+pub async fn click(c: &Client, css: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await?;
+        match e.click().await {
+            Ok(()) => return Ok(()),
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(anyhow::Error::from(e).context(format!("clicking {css}"))),
         }
     }
 }

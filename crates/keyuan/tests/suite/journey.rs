@@ -3,7 +3,7 @@
 //! receipt → the balance → the customer's timeline and the month's
 //! statement.
 
-use crate::browser::{browser, start_driver, text_of, text_with};
+use crate::browser::{browser, click, start_driver, text_of, text_with};
 use crate::harness::{browser_story, Api, Story, TestApp};
 use anyhow::{ensure, Context, Result};
 use fantoccini::{Client, Locator};
@@ -33,15 +33,10 @@ async fn set(c: &Client, css: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-async fn click(c: &Client, css: &str) -> Result<()> {
-    c.wait().at_most(std::time::Duration::from_secs(10)).for_element(Locator::Css(css)).await?.click().await?;
-    Ok(())
-}
-
 /// The page's main text once `css` is there.
 async fn page_text(c: &Client, css: &str) -> Result<String> {
     text_of(c, css).await?;
-    Ok(c.find(Locator::Css("main")).await?.text().await?)
+    text_of(c, "main").await
 }
 
 async fn one_sale(app: TestApp) -> Result<()> {
