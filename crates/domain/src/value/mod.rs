@@ -15,6 +15,7 @@
 //!
 //! [`Money`]: crate::money::Money
 
+pub mod abc;
 pub mod bgnbd;
 pub mod gamma_gamma;
 
