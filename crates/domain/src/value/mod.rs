@@ -18,6 +18,7 @@
 pub mod abc;
 pub mod bgnbd;
 pub mod gamma_gamma;
+pub mod lifecycle;
 pub mod quadrant;
 pub mod rfm;
 
