@@ -17,6 +17,7 @@
 
 pub mod abc;
 pub mod bgnbd;
+pub mod direction;
 pub mod gamma_gamma;
 pub mod lifecycle;
 pub mod quadrant;
