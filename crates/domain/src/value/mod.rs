@@ -16,6 +16,7 @@
 //! [`Money`]: crate::money::Money
 
 pub mod abc;
+pub mod alerts;
 pub mod bgnbd;
 pub mod direction;
 pub mod gamma_gamma;
