@@ -13,6 +13,24 @@
 //! mean spend in yuan and leaves them as an expectation, never as a [`Money`]
 //! amount of its own.
 //!
+//! Around them, rule-based classifications that each cite their method:
+//!
+//! - [`abc`]: A/B/C/D grades by cumulative share of revenue (Pareto / ABC
+//!   analysis) and the Pareto curve;
+//! - [`rfm`]: recency, frequency and monetary quintiles (Hughes 1994,
+//!   *Strategic Database Marketing*) and the named R × FM segments;
+//! - [`quadrant`]: the 销售量 × 忠诚度 (volume × loyalty) matrix of Chinese
+//!   CRM textbooks, with a treatment per cell;
+//! - [`lifecycle`]: the lifecycle stage from purchase history by ordered
+//!   rules, and a customer's typical gap between purchases;
+//! - [`direction`]: the likely direction of the next trip, with its reason;
+//! - [`alerts`]: warnings when a valuable customer slips;
+//! - [`settings`]: the agency's thresholds for all of the above, and the
+//!   schedule of automatic runs.
+//!
+//! Shares of customers and probabilities are `f64`; amounts of money stay
+//! exact [`Money`] and are compared in integer arithmetic.
+//!
 //! [`Money`]: crate::money::Money
 
 pub mod abc;
@@ -23,6 +41,7 @@ pub mod gamma_gamma;
 pub mod lifecycle;
 pub mod quadrant;
 pub mod rfm;
+pub mod settings;
 
 /// Why a model could not be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
