@@ -11,6 +11,7 @@ and autograd as installed; no pinned environment was needed).
 import json
 import sys
 import time
+from importlib.metadata import version
 
 started = time.perf_counter()
 import autograd  # noqa: E402
@@ -42,7 +43,7 @@ print(
                 pandas.__version__,
                 numpy.__version__,
                 scipy.__version__,
-                getattr(autograd, "__version__", "?"),
+                version("autograd"),
                 sys.version.split()[0],
             ),
         }
