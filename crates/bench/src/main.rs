@@ -1,6 +1,8 @@
-//! `keyuan-bench`: the customer generator and the import and search
-//! benchmarks of BENCHMARKS.md. Needs a release build of `keyuan` next to it
-//! (`cargo build --release -p keyuan -p bench`) and the `sqlite3` program.
+//! `keyuan-bench`: the customer generator and the import, search and BG/NBD
+//! benchmarks of BENCHMARKS.md. The import and search benchmarks need a
+//! release build of `keyuan` next to it (`cargo build --release -p keyuan -p
+//! bench`) and the `sqlite3` program; the BG/NBD one needs Python with
+//! `lifetimes`.
 
 use anyhow::Context;
 use bench::synth::{write_csv, Encoding, Generator, Options};
@@ -44,6 +46,8 @@ enum Command {
     Import(bench::import::ImportArgs),
     /// Time customer search over HTTP against GET /healthz.
     Search(bench::search::SearchArgs),
+    /// Time the BG/NBD fit on simulated customers against Python's lifetimes.
+    Bgnbd(bench::bgnbd::BgnbdArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         })(),
         Command::Import(args) => bench::import::run(&args),
         Command::Search(args) => bench::search::run(&args),
+        Command::Bgnbd(args) => bench::bgnbd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
