@@ -50,11 +50,16 @@ pub enum Permission {
     FinanceRead,
     /// Record receipts and refunds (the finance role).
     FinanceWrite,
+    /// See value grades, evaluation results, value alerts and the call list
+    /// (scoped by the customer's owner and team).
+    ValueRead,
+    /// Run evaluations and pin a customer's grade with a reason (managers).
+    ValueManage,
 }
 
 impl Permission {
     /// Every permission, in the order the role editor shows them.
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 21] = [
         Permission::DashboardView,
         Permission::UsersManage,
         Permission::SettingsManage,
@@ -74,6 +79,8 @@ impl Permission {
         Permission::SalesWrite,
         Permission::FinanceRead,
         Permission::FinanceWrite,
+        Permission::ValueRead,
+        Permission::ValueManage,
     ];
 
     /// The stable code stored in the database and named in the API document.
@@ -98,6 +105,8 @@ impl Permission {
             Permission::SalesWrite => "sales.write",
             Permission::FinanceRead => "finance.read",
             Permission::FinanceWrite => "finance.write",
+            Permission::ValueRead => "value.read",
+            Permission::ValueManage => "value.manage",
         }
     }
 
@@ -117,6 +126,7 @@ impl Permission {
                 | Permission::CustomersConfigure
                 | Permission::CatalogRead
                 | Permission::CatalogWrite
+                | Permission::ValueManage
         )
     }
 }
@@ -220,6 +230,8 @@ pub fn default_grants(role_code: &str) -> Grants {
             (SalesWrite, Scope::All),
             (FinanceRead, Scope::All),
             (FinanceWrite, Scope::All),
+            (ValueRead, Scope::All),
+            (ValueManage, Scope::All),
         ],
         "manager" => &[
             (DashboardView, Scope::All),
@@ -236,6 +248,8 @@ pub fn default_grants(role_code: &str) -> Grants {
             (SalesRead, Scope::Team),
             (SalesWrite, Scope::Team),
             (FinanceRead, Scope::Team),
+            (ValueRead, Scope::Team),
+            (ValueManage, Scope::All),
         ],
         // Salespeople work their own customers.
         "sales" => &[
@@ -247,6 +261,7 @@ pub fn default_grants(role_code: &str) -> Grants {
             (SalesRead, Scope::Own),
             (SalesWrite, Scope::Own),
             (FinanceRead, Scope::Own),
+            (ValueRead, Scope::Own),
         ],
         // Operators need every traveller's documents for manifests, and run
         // the catalogue and departures.

@@ -27,6 +27,7 @@ pub fn builtin() -> Vec<Job> {
     vec![
         Job { name: "purge_sessions", every: Duration::from_secs(10 * 60), run: purge_sessions },
         Job { name: "purge_login_history", every: Duration::from_secs(24 * 3600), run: purge_login_history },
+        Job { name: "value_evaluation", every: Duration::from_secs(3600), run: value_evaluation },
     ]
 }
 
@@ -50,6 +51,26 @@ fn purge_login_history(store: Store) -> JobFuture {
             .await
             .map(|n| format!("{n} login attempts older than a year removed"))
             .map_err(|e| e.to_string())
+    })
+}
+
+/// The evaluation (盘点) on the schedule set in the value settings: checked
+/// hourly, run when the schedule says the latest run is too old.
+fn value_evaluation(store: Store) -> JobFuture {
+    Box::pin(async move {
+        let today = store::customer_import::today_in_china();
+        let due = store::value::schedule_due(&store, today).await.map_err(|e| e.to_string())?;
+        if !due {
+            return Ok("no evaluation due".to_string());
+        }
+        let actor = store::Actor::system("scheduled evaluation");
+        let report = store::value::evaluate(&store, &actor, today, store::value::Trigger::Schedule, &|_: &str| {})
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "evaluation {} as of {}: {} customers, {} alerts",
+            report.run.id, today, report.run.customers, report.run.alerts
+        ))
     })
 }
 

@@ -54,6 +54,17 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Evaluate every customer's value (盘点): grades, RFM, quadrant, stage,
+    /// repurchase forecast, CLV and alerts; stores the run as a snapshot.
+    Evaluate {
+        /// Evaluate as of this date (YYYY-MM-DD; orders after it are ignored).
+        /// Default: today in China.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the run's summary as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What to import.
@@ -131,6 +142,14 @@ pub enum ExportCommand {
         /// Header language: en (field keys, the default) or zh (Chinese labels).
         #[arg(long, default_value = "en")]
         headers: String,
+    },
+    /// One CSV row per customer from the latest evaluation run: customer_code,
+    /// grade, quadrant, stage, RFM scores, frequency, recency_days, t_days,
+    /// monetary, p_alive, expected purchases in 90 and 365 days, the next
+    /// purchase window, likely_direction and clv.
+    CustomerValues {
+        /// The CSV file to write (UTF-8).
+        file: PathBuf,
     },
 }
 
@@ -264,6 +283,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { what: ExportCommand::Customers { file, encoding, headers } } => {
             let store = Store::connect(&cli.database).await?;
             let result = export_customers(&store, &file, &encoding, &headers).await;
+            store.close().await;
+            result
+        }
+        Command::Evaluate { as_of, json } => {
+            let store = Store::connect(&cli.database).await?;
+            let result = evaluate(&store, as_of.as_deref(), json).await;
+            store.close().await;
+            result
+        }
+        Command::Export { what: ExportCommand::CustomerValues { file } } => {
+            let store = Store::connect(&cli.database).await?;
+            let result = export_customer_values(&store, &file).await;
             store.close().await;
             result
         }
@@ -598,4 +629,82 @@ pub async fn add_user(
 /// Parses `--addr`.
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     s.parse().map_err(|_| format!("{s:?} is not an address such as 127.0.0.1:8080"))
+}
+
+/// `keyuan evaluate`: one evaluation run, with progress on a terminal and a
+/// summary (text, or the run's JSON summary with `--json`).
+async fn evaluate(store: &Store, as_of: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let as_of = match as_of {
+        Some(text) => chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| anyhow!("--as-of: {text:?} is not a date like 2026-06-30"))?,
+        None => store::customer_import::today_in_china(),
+    };
+    let terminal = std::io::stderr().is_terminal() && !json;
+    let started = std::time::Instant::now();
+    let progress = move |step: &str| {
+        if terminal {
+            eprintln!("[{:>6.1}s] {step} …", started.elapsed().as_secs_f64());
+        }
+    };
+    let actor = Actor::system("keyuan evaluate");
+    let report = store::value::evaluate(store, &actor, as_of, store::value::Trigger::Cli, &progress).await?;
+    let run = &report.run;
+    if json {
+        let mut summary = run.summary.clone();
+        if let Some(map) = summary.as_object_mut() {
+            map.insert("run_id".into(), serde_json::json!(run.id));
+        }
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    let s = &run.summary;
+    println!(
+        "Evaluation {} as of {}: {} customers, {} with purchases, {} orders.",
+        run.id, run.as_of, run.customers, run.buyers, run.orders
+    );
+    println!(
+        "  Grades: A {}, B {}, C {}, D {}; {} changed since the last run.",
+        s["grades"]["A"], s["grades"]["B"], s["grades"]["C"], s["grades"]["D"], report.grade_changes
+    );
+    match (&s["model"]["bgnbd"], &s["model"]["gamma_gamma"]) {
+        (serde_json::Value::Object(b), g) => {
+            println!(
+                "  BG/NBD (days): r {:.4}, alpha {:.4}, a {:.4}, b {:.4}.",
+                b["r"].as_f64().unwrap_or_default(),
+                b["alpha"].as_f64().unwrap_or_default(),
+                b["a"].as_f64().unwrap_or_default(),
+                b["b"].as_f64().unwrap_or_default()
+            );
+            if let serde_json::Value::Object(g) = g {
+                println!(
+                    "  Gamma-Gamma (yuan): p {:.4}, q {:.4}, v {:.4}.",
+                    g["p"].as_f64().unwrap_or_default(),
+                    g["q"].as_f64().unwrap_or_default(),
+                    g["v"].as_f64().unwrap_or_default()
+                );
+            } else {
+                println!("  Gamma-Gamma: not enough repeat customers to fit; no CLV this run.");
+            }
+        }
+        _ => println!("  BG/NBD: not enough purchase history to fit; no forecasts this run."),
+    }
+    println!("  Alerts raised: {} (assigned to each customer's owner).", run.alerts);
+    Ok(())
+}
+
+/// `keyuan export customer-values`: the latest run as CSV.
+async fn export_customer_values(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
+    let actor = Actor::system("keyuan export customer-values");
+    let everyone = store::visibility::Visibility {
+        scope: domain::access::Scope::All,
+        user_id: domain::ids::UserId(0),
+        teams: Vec::new(),
+    };
+    let (bytes, run, rows) = match store::value::export_csv(store, &actor, &everyone).await {
+        Err(store::StoreError::NotFound) => bail!("no evaluation has run yet: run `keyuan evaluate` first"),
+        other => other?,
+    };
+    std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    println!("Exported {rows} customers of evaluation {} (as of {}) to {}.", run.id, run.as_of, file.display());
+    Ok(())
 }

@@ -40,6 +40,7 @@ const MOVED: &[(&str, &str)] = &[
     ("orders", "customer_id"),
     ("order_travellers", "customer_id"),
     ("receipts", "customer_id"),
+    ("value_alerts", "customer_id"),
 ];
 
 /// The change of the survivor's merge audit row that lists, by id, every

@@ -1104,6 +1104,8 @@ pub async fn reassign(
         .bind(id.0)
         .execute(&mut ***tx)
         .await?;
+        // Open value alerts are tasks of the owner: they follow the customer.
+        crate::value::follow_owner(tx, id, new_owner, team).await?;
         let mut c = ChangeSet::new();
         c.diff("owner_id", Some(&old.to_string()), Some(&new_owner.to_string()), Sensitivity::Plain);
         audit::record(

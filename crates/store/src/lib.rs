@@ -39,6 +39,7 @@ pub mod sql;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod value;
 pub mod views;
 pub mod visibility;
 

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_travel.sql"),
         postgres: include_str!("../migrations/postgres/0004_travel.sql"),
     },
+    Migration {
+        version: 5,
+        name: "value",
+        sqlite: include_str!("../migrations/sqlite/0005_value.sql"),
+        postgres: include_str!("../migrations/postgres/0005_value.sql"),
+    },
 ];
 
 /// The names of every migration this build knows, in order (`0001_platform` …).
@@ -119,11 +125,12 @@ mod tests {
 
     /// Existing installations get the permissions of each area from the
     /// migration that brings the area (customers: 0002; catalogue, sales and
-    /// finance: 0004); new ones from the role defaults. Both must grant the
+    /// finance: 0004; value: 0005); new ones from the role defaults. Both must grant the
     /// same.
     #[test]
     fn migration_grants_match_the_role_defaults() {
-        let areas: [(usize, &[&str]); 2] = [(1, &["customers."]), (3, &["catalog.", "sales.", "finance."])];
+        let areas: [(usize, &[&str]); 3] =
+            [(1, &["customers."]), (3, &["catalog.", "sales.", "finance."]), (4, &["value."])];
         for (index, prefixes) in areas {
             let of_area = |code: &str| prefixes.iter().any(|p| code.starts_with(p));
             for sql in [MIGRATIONS[index].sqlite, MIGRATIONS[index].postgres] {

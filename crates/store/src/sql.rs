@@ -12,6 +12,40 @@ pub enum Value {
     Int(i64),
     /// Text.
     Text(String),
+    /// A double (model outputs such as probabilities; never money).
+    Real(f64),
+    /// NULL in an integer column.
+    NullInt,
+    /// NULL in a text column.
+    NullText,
+    /// NULL in a double column.
+    NullReal,
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::NullText, |s| Value::Text(s.to_string()))
+    }
+}
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Value::NullReal, Value::Real)
+    }
 }
 
 impl From<i64> for Value {
@@ -107,6 +141,10 @@ impl Sql {
             q = match v {
                 Value::Int(i) => q.bind(*i),
                 Value::Text(s) => q.bind(s.as_str()),
+                Value::Real(r) => q.bind(*r),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullText => q.bind(None::<String>),
+                Value::NullReal => q.bind(None::<f64>),
             };
         }
         q
@@ -122,6 +160,10 @@ impl Sql {
             q = match v {
                 Value::Int(i) => q.bind(*i),
                 Value::Text(s) => q.bind(s.as_str()),
+                Value::Real(r) => q.bind(*r),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullText => q.bind(None::<String>),
+                Value::NullReal => q.bind(None::<f64>),
             };
         }
         q

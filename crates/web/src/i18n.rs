@@ -66,7 +66,7 @@ impl Lang {
 }
 
 /// Each area keeps its own texts next to its code; they are merged here.
-fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 12] {
+fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 13] {
     [
         TEXTS,
         crate::account::TEXTS,
@@ -80,6 +80,7 @@ fn tables() -> [&'static [(&'static str, &'static str, &'static str)]; 12] {
         crate::sales::TEXTS,
         crate::orders::TEXTS,
         crate::finance::TEXTS,
+        crate::value::TEXTS,
     ]
 }
 
@@ -217,6 +218,8 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("perm.sales.write", "新建和修改商机、报价和订单", "Create and change opportunities, quotes and orders"),
     ("perm.finance.read", "查看应收、收款和报表", "See receivables, receipts and statements"),
     ("perm.finance.write", "登记收款和退款", "Record receipts and refunds"),
+    ("perm.value.manage", "运行客户价值盘点、锁定客户等级", "Run value evaluations and pin grades"),
+    ("perm.value.read", "查看客户价值、预警和回访名单", "See customer value, alerts and the call list"),
     ("profile.address", "地址", "Address"),
     ("profile.email", "邮箱", "E-mail"),
     ("profile.license_no", "旅行社业务经营许可证号", "Travel agency licence no."),
@@ -275,7 +278,9 @@ mod tests {
     fn every_key_used_in_templates_and_code_exists() {
         let mut missing = Vec::new();
         let mut files = Vec::new();
-        for dir in ["templates", "src", "src/admin", "src/customers", "src/customer_import", "src/customer_admin"] {
+        for dir in
+            ["templates", "src", "src/admin", "src/customers", "src/customer_import", "src/customer_admin", "src/value"]
+        {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             for entry in std::fs::read_dir(dir).into_iter().flatten() {
                 let path = entry.unwrap().path();

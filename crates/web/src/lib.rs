@@ -26,6 +26,7 @@ mod orders;
 mod page;
 mod sales;
 mod settings;
+mod value;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -132,6 +133,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(sales::router())
         .merge(orders::router())
         .merge(finance::router())
+        .merge(value::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

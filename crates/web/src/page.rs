@@ -31,6 +31,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/products", "nav.products", Some(Permission::CatalogRead)),
     ("/resources", "nav.resources", Some(Permission::CatalogRead)),
     ("/finance", "nav.finance", Some(Permission::FinanceRead)),
+    ("/value", "nav.value", Some(Permission::ValueRead)),
     ("/admin/users", "nav.users", Some(Permission::UsersManage)),
     ("/admin/teams", "nav.teams", Some(Permission::UsersManage)),
     ("/admin/roles", "nav.roles", Some(Permission::UsersManage)),
@@ -38,6 +39,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/admin/logins", "nav.logins", Some(Permission::LoginsView)),
     ("/settings/company", "nav.company", Some(Permission::SettingsManage)),
     ("/settings/holidays", "nav.holidays", Some(Permission::SettingsManage)),
+    ("/settings/value", "nav.value_settings", Some(Permission::SettingsManage)),
     ("/settings/customer-fields", "cadmin.nav.fields", Some(Permission::CustomersConfigure)),
     ("/account", "nav.account", None),
 ];

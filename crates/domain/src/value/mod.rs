@@ -37,6 +37,7 @@ pub mod abc;
 pub mod alerts;
 pub mod bgnbd;
 pub mod direction;
+pub mod evaluation;
 pub mod gamma_gamma;
 pub mod lifecycle;
 pub mod quadrant;

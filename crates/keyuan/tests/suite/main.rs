@@ -26,6 +26,7 @@ mod platform;
 mod process;
 mod sales;
 mod settings;
+mod value;
 
 use harness::{Engine, Story, TestApp};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         ("sales", sales::stories()),
         ("orders", orders::stories()),
         ("finance", finance::stories()),
+        ("value", value::stories()),
         ("journey", journey::stories()),
     ];
     let mut trials = Vec::new();

@@ -169,6 +169,7 @@ struct ShowPage {
     departments: Vec<Opt>,
     pref_kinds: Vec<Opt>,
     roles: Vec<Opt>,
+    value: crate::value::Card,
 }
 
 impl ShowPage {
@@ -374,6 +375,7 @@ pub(crate) async fn page(state: &AppState, req: &Req, id: CustomerId, extra: Ext
         Opt::new("seat", lang.t("customers.f.seat_pref"), pk),
     ];
     let roles = enum_options!(ContactRole, echo.v("role"), lang, None::<&str>);
+    let value = crate::value::card(state, req, &c).await?;
     let shell = Shell::new(state, req.principal.clone(), lang, "nav.customers").await;
     render(&ShowPage {
         shell,
@@ -401,6 +403,7 @@ pub(crate) async fn page(state: &AppState, req: &Req, id: CustomerId, extra: Ext
         departments,
         pref_kinds,
         roles,
+        value,
         c,
     })
 }
