@@ -420,7 +420,7 @@ impl Prepared {
 /// ψ(x) = ψ(x+1) − 1/x up to x ≥ 10, then the asymptotic series
 /// ln x − 1/(2x) − Σ B₂ₖ/(2k x²ᵏ) to k = 6 (Abramowitz & Stegun 6.3.5 and
 /// 6.3.18); absolute error below 1e-14.
-fn digamma(mut x: f64) -> f64 {
+pub(crate) fn digamma(mut x: f64) -> f64 {
     let mut shift = 0.0;
     while x < 10.0 {
         shift -= 1.0 / x;
