@@ -639,6 +639,9 @@ async fn evaluate(store: &Store, as_of: Option<&str>, json: bool) -> anyhow::Res
             .map_err(|_| anyhow!("--as-of: {text:?} is not a date like 2026-06-30"))?,
         None => store::customer_import::today_in_china(),
     };
+    if as_of > store::customer_import::today_in_china() {
+        bail!("--as-of: {as_of} is after today; an evaluation looks back from a day that has passed");
+    }
     let terminal = std::io::stderr().is_terminal() && !json;
     let started = std::time::Instant::now();
     let progress = move |step: &str| {

@@ -267,6 +267,12 @@ pub async fn fill(store: &Store) -> anyhow::Result<Option<Loaded>> {
     store::demo::fill_business(&mut tx, today).await?;
     tx.commit().await?;
     add_quotes(store, &user_ids, today).await?;
+    // Two evaluations a quarter apart, so grades, their movements, the
+    // P(alive) history, alerts and the call list have something to show.
+    let evaluator = Actor::system("demo data");
+    for as_of in [today - chrono::Duration::days(91), today] {
+        store::value::evaluate(store, &evaluator, as_of, store::value::Trigger::Cli, &|_: &str| {}).await?;
+    }
     Ok(Some(Loaded { staff }))
 }
 

@@ -144,7 +144,11 @@ impl Sql {
                 Value::Real(r) => q.bind(*r),
                 Value::NullInt => q.bind(None::<i64>),
                 Value::NullText => q.bind(None::<String>),
-                Value::NullReal => q.bind(None::<f64>),
+                // sqlx 0.8.6's Any driver sends a NULL f64 to PostgreSQL as
+                // float4 and a NULL f32 as float8 (the two are swapped), so a
+                // statement prepared with a NULL double would refuse the next
+                // real value; binding the f32 NULL declares float8.
+                Value::NullReal => q.bind(None::<f32>),
             };
         }
         q
@@ -163,7 +167,11 @@ impl Sql {
                 Value::Real(r) => q.bind(*r),
                 Value::NullInt => q.bind(None::<i64>),
                 Value::NullText => q.bind(None::<String>),
-                Value::NullReal => q.bind(None::<f64>),
+                // sqlx 0.8.6's Any driver sends a NULL f64 to PostgreSQL as
+                // float4 and a NULL f32 as float8 (the two are swapped), so a
+                // statement prepared with a NULL double would refuse the next
+                // real value; binding the f32 NULL declares float8.
+                Value::NullReal => q.bind(None::<f32>),
             };
         }
         q

@@ -812,7 +812,7 @@ pub async fn distribution(store: &Store, vis: &Visibility, run_id: i64) -> Resul
     };
     let from = " FROM customer_values v JOIN customers c ON c.id = v.customer_id WHERE v.run_id = ";
     for r in
-        scoped(&format!("SELECT v.grade, COUNT(*), SUM(v.window_revenue){from}"), " GROUP BY v.grade ORDER BY v.grade")
+        scoped(&format!("SELECT v.grade, COUNT(*), CAST(SUM(v.window_revenue) AS BIGINT){from}"), " GROUP BY v.grade ORDER BY v.grade")
             .query()
             .fetch_all(store.pool())
             .await?

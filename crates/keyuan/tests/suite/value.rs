@@ -2,14 +2,19 @@
 //! and JSON contracts, grades, pins, alerts and the call list, on both
 //! engines.
 
-use crate::harness::{story, Story, TestApp};
-use crate::orders::user;
+use crate::harness::{story, Api, Story, TestApp};
+use crate::orders::{has_field, user};
 use anyhow::{ensure, Context, Result};
 use chrono::NaiveDate;
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 pub fn stories() -> Vec<Story> {
-    vec![story("evaluate_grades_forecasts_and_exports_the_contract_columns", evaluate_and_export)]
+    vec![
+        story("evaluate_grades_forecasts_and_exports_the_contract_columns", evaluate_and_export),
+        story("runs_pins_alerts_call_list_and_settings_over_the_api_within_scope", api_in_scope),
+        story("value_pages_draw_charts_and_the_customer_card_explains_in_both_languages", value_pages),
+    ]
 }
 
 pub(crate) fn keyuan(url: &str, args: &[&str]) -> Result<(bool, String, String)> {
@@ -42,29 +47,29 @@ fn line(code: &str, day: &'static str, yuan: i64, kind: &'static str, place: &'s
 
 /// A base of 41 customers with a known history: V001 travels twice a year,
 /// V002 once for a lot, V003…V040 follow simple repeating patterns, and V099
-/// books one big trip in 2027, which only evaluations as of 2027 see.
+/// books one big trip in 2025, which only evaluations as of 2025 see.
 pub(crate) fn history() -> Vec<Line> {
     let mut l = vec![
-        line("V001", "2024-01-10", 3000, "nearby", "苏州"),
-        line("V001", "2024-01-10", 2000, "nearby", "苏州"),
-        line("V001", "2024-07-01", 4000, "long_haul", "云南"),
-        line("V001", "2025-01-05", 6000, "long_haul", "云南"),
-        line("V001", "2025-07-01", 5000, "long_haul", "云南"),
-        line("V001", "2026-01-03", 5000, "long_haul", "海南"),
-        Line { status: "cancelled", ..line("V001", "2026-03-01", 90_000, "international", "法国") },
-        line("V001", "2026-08-01", 80_000, "international", "法国"),
-        line("V002", "2025-10-01", 60_000, "international", "日本"),
-        line("V099", "2027-01-15", 400_000, "international", "南极"),
+        line("V001", "2022-01-10", 3000, "nearby", "苏州"),
+        line("V001", "2022-01-10", 2000, "nearby", "苏州"),
+        line("V001", "2022-07-01", 4000, "long_haul", "云南"),
+        line("V001", "2023-01-05", 6000, "long_haul", "云南"),
+        line("V001", "2023-07-01", 5000, "long_haul", "云南"),
+        line("V001", "2024-01-03", 5000, "long_haul", "海南"),
+        Line { status: "cancelled", ..line("V001", "2024-03-01", 90_000, "international", "法国") },
+        line("V001", "2024-08-01", 80_000, "international", "法国"),
+        line("V002", "2023-10-01", 60_000, "international", "日本"),
+        line("V099", "2025-01-15", 400_000, "international", "南极"),
     ];
     const DAYS: [&str; 8] = [
-        "2023-09-01",
-        "2024-02-10",
-        "2024-05-01",
-        "2024-10-01",
-        "2025-02-01",
-        "2025-05-01",
-        "2025-09-15",
-        "2026-04-01",
+        "2021-09-01",
+        "2022-02-10",
+        "2022-05-01",
+        "2022-10-01",
+        "2023-02-01",
+        "2023-05-01",
+        "2023-09-15",
+        "2024-04-01",
     ];
     const KINDS: [(&str, &str); 4] =
         [("nearby", "杭州"), ("long_haul", "云南"), ("international", "泰国"), ("day_trip", "乌镇")];
@@ -173,11 +178,11 @@ async fn evaluate_and_export(app: TestApp) -> Result<()> {
     ensure!(!ok && err.contains("keyuan evaluate"), "{err}");
 
     // A bad date is refused, naming the flag.
-    let (ok, _, err) = keyuan(&url, &["evaluate", "--as-of", "2026-02-30"])?;
+    let (ok, _, err) = keyuan(&url, &["evaluate", "--as-of", "2024-02-30"])?;
     ensure!(!ok && err.contains("--as-of"), "{err}");
 
-    let as_of: NaiveDate = "2026-06-30".parse()?;
-    let (ok, out, err) = keyuan(&url, &["evaluate", "--as-of", "2026-06-30", "--json"])?;
+    let as_of: NaiveDate = "2024-06-30".parse()?;
+    let (ok, out, err) = keyuan(&url, &["evaluate", "--as-of", "2024-06-30", "--json"])?;
     ensure!(ok, "{out} {err}");
     let summary: Value = serde_json::from_str(&out).with_context(|| format!("JSON summary: {out}"))?;
     for key in ["r", "alpha", "a", "b"] {
@@ -234,7 +239,7 @@ async fn evaluate_and_export(app: TestApp) -> Result<()> {
     ensure!(["repeat", "loyal"].contains(&v1["stage"].as_str()), "{v1:?}");
     ensure!(!v1["likely_direction"].is_empty(), "a direction from the habit: {v1:?}");
     if !v1["next_purchase_from"].is_empty() {
-        ensure!(v1["next_purchase_from"].as_str() >= "2026-06-30", "{v1:?}");
+        ensure!(v1["next_purchase_from"].as_str() >= "2024-06-30", "{v1:?}");
     }
 
     // V099 has only a 2027 order: nothing as of 2026, grade D, no scores.
@@ -258,9 +263,9 @@ async fn evaluate_and_export(app: TestApp) -> Result<()> {
 
     // A year later V099's big trip pushes V002 down: a grade-drop alert for
     // its owner, and each customer's history holds both runs.
-    let (ok, out, err) = keyuan(&url, &["evaluate", "--as-of", "2027-06-30"])?;
+    let (ok, out, err) = keyuan(&url, &["evaluate", "--as-of", "2025-06-30"])?;
     ensure!(ok && out.contains("Grades:"), "{out} {err}");
-    let later = expected_grades(&lines, "2027-06-30".parse()?);
+    let later = expected_grades(&lines, "2025-06-30".parse()?);
     ensure!(later["V099"] == 'A' && later["V002"] > expected["V002"], "test data: {later:?}");
     let alerts: Vec<(String, i64, String)> = sqlx::query_as(
         "SELECT a.kind, a.owner_id, a.detail FROM value_alerts a JOIN customers c ON c.id = a.customer_id \
@@ -278,7 +283,7 @@ async fn evaluate_and_export(app: TestApp) -> Result<()> {
     .await?;
     ensure!(runs == 2, "two snapshots: {runs}");
     // The second run does not raise the same open alert again.
-    let (ok, _, err) = keyuan(&url, &["evaluate", "--as-of", "2027-06-30"])?;
+    let (ok, _, err) = keyuan(&url, &["evaluate", "--as-of", "2025-06-30"])?;
     ensure!(ok, "{err}");
     let drops: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM value_alerts a JOIN customers c ON c.id = a.customer_id \
@@ -291,5 +296,250 @@ async fn evaluate_and_export(app: TestApp) -> Result<()> {
         .fetch_one(app.store.pool())
         .await?;
     ensure!(audited >= 4, "runs and the export are audited: {audited}");
+    Ok(())
+}
+
+async fn customer_id(app: &TestApp, code: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT id FROM customers WHERE code = $1").bind(code).fetch_one(app.store.pool()).await?)
+}
+
+async fn run(api: &Api, as_of: &str) -> Result<Value> {
+    let (s, b) = api.post("/api/v1/value/runs", &json!({"as_of": as_of})).await?;
+    ensure!(s == StatusCode::CREATED, "run as of {as_of}: {s} {b}");
+    Ok(b)
+}
+
+async fn api_in_scope(app: TestApp) -> Result<()> {
+    // The manager and both salespeople are in one team.
+    let team = app.team("销售一部", None).await?;
+    let in_team = |name: &'static str, role: &'static str| {
+        let app = &app;
+        async move {
+            let (id, pw) = app.create_user(name, role, Some(team)).await?;
+            Ok::<_, anyhow::Error>((id, app.api_as(name, &pw).await?))
+        }
+    };
+    let (wang_id, wang) = in_team("wang", "sales").await?;
+    let (li_id, li) = in_team("lili", "sales").await?;
+    let (_, boss) = in_team("boss", "manager").await?;
+    let (_, admin) = user(&app, "admin1", "admin").await?;
+    let (_, fin) = user(&app, "kuaiji", "finance").await?;
+    load_history(&app, "wang").await?;
+
+    // Who may do what.
+    let (s, _) = wang.post("/api/v1/value/runs", &json!({})).await?;
+    ensure!(s == StatusCode::FORBIDDEN, "a salesperson cannot run an evaluation: {s}");
+    let (s, _) = fin.get("/api/v1/value/runs").await?;
+    ensure!(s == StatusCode::FORBIDDEN, "finance has no value.read: {s}");
+    let (s, b) = boss.post("/api/v1/value/runs", &json!({"as_of": "2999-01-01"})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "as_of", "in_future"), "{s} {b}");
+    let (s, b) = boss.post("/api/v1/value/runs", &json!({"as_of": "2024-13-01"})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "as_of", "invalid_date"), "{s} {b}");
+    let (_, b) = wang.get("/api/v1/value/call-list").await?;
+    ensure!(b["run_id"].is_null() && b["items"] == json!([]), "no run yet: {b}");
+
+    let first = run(&boss, "2024-06-30").await?;
+    ensure!(first["customers"] == 41 && first["summary"]["model"]["bgnbd"]["r"].is_number(), "{first}");
+    let (_, runs) = wang.get("/api/v1/value/runs").await?;
+    ensure!(runs["items"].as_array().map(Vec::len) == Some(1), "{runs}");
+
+    // A customer's value and history.
+    let v2 = customer_id(&app, "V002").await?;
+    let (s, v) = wang.get(&format!("/api/v1/customers/{v2}/value")).await?;
+    ensure!(s == StatusCode::OK && v["latest"]["customer_code"] == "V002", "{s} {v}");
+    ensure!(v["history"].as_array().map(Vec::len) == Some(1) && v["pin"].is_null(), "{v}");
+    let (s, _) = li.get(&format!("/api/v1/customers/{v2}/value")).await?;
+    ensure!(s == StatusCode::NOT_FOUND, "another salesperson's customer is not found: {s}");
+
+    // Pinning: managers only, with a reason; the grade changes at once and
+    // later runs keep it.
+    let pin = format!("/api/v1/customers/{v2}/grade-pin");
+    let (s, _) = wang.put(&pin, &json!({"grade": "A", "reason": "x"})).await?;
+    ensure!(s == StatusCode::FORBIDDEN, "{s}");
+    let (s, b) = boss.put(&pin, &json!({"grade": "Z", "reason": " "})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s} {b}");
+    ensure!(has_field(&b, "grade", "invalid_choice") && has_field(&b, "reason", "required"), "{b}");
+    let (s, b) = boss.put(&pin, &json!({"grade": "a", "reason": "新签集团客户，年度框架协议"})).await?;
+    ensure!(s == StatusCode::OK && b["grade"] == "A", "{s} {b}");
+    let grade: Option<String> =
+        sqlx::query_scalar("SELECT grade FROM customers WHERE id = $1").bind(v2).fetch_one(app.store.pool()).await?;
+    ensure!(grade.as_deref() == Some("A"), "pinned at once: {grade:?}");
+
+    // A year later V099's trip pushes everyone down; V002 stays A (pinned),
+    // the others who drop get alerts for their owner.
+    run(&boss, "2025-06-30").await?;
+    let (_, v) = wang.get(&format!("/api/v1/customers/{v2}/value")).await?;
+    ensure!(v["latest"]["grade"] == "A" && v["pin"]["reason"] == "新签集团客户，年度框架协议", "{v}");
+    ensure!(v["history"].as_array().map(Vec::len) == Some(2), "{v}");
+    let (s, b) = boss.delete(&pin).await?;
+    ensure!(s == StatusCode::NO_CONTENT, "{s} {b}");
+    let (s, _) = boss.delete(&pin).await?;
+    ensure!(s == StatusCode::NOT_FOUND, "no pin left: {s}");
+
+    let (_, alerts) = wang.get("/api/v1/value/alerts?kind=grade_drop").await?;
+    let items = alerts["items"].as_array().context("items")?.clone();
+    ensure!(!items.is_empty(), "grade drops: {alerts}");
+    ensure!(items.iter().all(|a| a["owner_id"] == wang_id && a["status"] == "open"), "{alerts}");
+    ensure!(items.iter().all(|a| a["message"].as_str().is_some_and(|m| m.contains("降"))), "in Chinese: {alerts}");
+    let (_, none) = li.get("/api/v1/value/alerts").await?;
+    ensure!(none["items"] == json!([]), "li sees no one else's alerts: {none}");
+    let (s, b) = wang.get("/api/v1/value/alerts?status=later").await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "status", "invalid_choice"), "{s} {b}");
+
+    // Closing: stale version 409, then done, then closed already 422.
+    let a = &items[0];
+    let close = format!("/api/v1/value/alerts/{}/close", a["id"]);
+    let (s, _) = li.post(&close, &json!({"status": "done", "version": a["version"]})).await?;
+    ensure!(s == StatusCode::NOT_FOUND, "li cannot close wang's alert: {s}");
+    let (s, _) = wang.post(&close, &json!({"status": "done", "version": 99})).await?;
+    ensure!(s == StatusCode::CONFLICT, "stale: {s}");
+    let (s, b) = wang.post(&close, &json!({"status": "done", "note": "已回访，计划明年出游", "version": a["version"]})).await?;
+    ensure!(s == StatusCode::NO_CONTENT, "{s} {b}");
+    let (s, b) = wang.post(&close, &json!({"status": "done", "version": a["version"].as_i64().unwrap_or(0) + 1})).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "status", "closed"), "{s} {b}");
+    let (_, done) = wang.get("/api/v1/value/alerts?status=done").await?;
+    ensure!(done["items"][0]["note"] == "已回访，计划明年出游", "{done}");
+
+    // Reassigning a customer moves its open alerts to the new owner.
+    let open: Vec<(i64,)> = sqlx::query_as("SELECT customer_id FROM value_alerts WHERE status = 'open' ORDER BY id")
+        .fetch_all(app.store.pool())
+        .await?;
+    let moved = open.first().context("an open alert")?.0;
+    let (s, b) = admin.post("/api/v1/customers/reassign", &json!({"ids": [moved], "to_user_id": li_id})).await?;
+    ensure!(s == StatusCode::OK, "{s} {b}");
+    let (_, lis) = li.get("/api/v1/value/alerts").await?;
+    let lis = lis["items"].as_array().context("items")?.clone();
+    ensure!(!lis.is_empty() && lis.iter().all(|a| a["customer_id"] == moved && a["owner_id"] == li_id), "{lis:?}");
+
+    // The call list: own customers for a salesperson, bad ranges refused.
+    let (s, b) = wang.get("/api/v1/value/call-list?days=0").await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "days", "out_of_range"), "{s} {b}");
+    let (_, mine) = wang.get("/api/v1/value/call-list?days=90").await?;
+    ensure!(mine["as_of"] == "2025-06-30", "{mine}");
+    let items = mine["items"].as_array().context("items")?;
+    ensure!(items.iter().all(|c| c["owner_id"] == wang_id), "{mine}");
+    ensure!(items.iter().all(|c| ["model", "cycle"].contains(&c["reason"].as_str().unwrap_or(""))), "{mine}");
+    let (_, all) = admin.get("/api/v1/value/call-list?days=90").await?;
+    ensure!(all["items"].as_array().map(Vec::len) >= Some(items.len()), "{all}");
+
+    // Settings: admins only; every bad field named; stale versions refused.
+    let (s, cfg) = wang.get("/api/v1/value/settings").await?;
+    ensure!(s == StatusCode::OK && cfg["version"] == 0 && cfg["settings"]["window_days"] == 1095, "{s} {cfg}");
+    let mut bad = cfg.clone();
+    bad["settings"]["abc"]["a"] = json!(9000);
+    bad["settings"]["clv_months"] = json!(0);
+    let (s, _) = boss.put("/api/v1/value/settings", &bad).await?;
+    ensure!(s == StatusCode::FORBIDDEN, "managers do not edit settings: {s}");
+    let (s, b) = admin.put("/api/v1/value/settings", &bad).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s} {b}");
+    ensure!(has_field(&b, "abc_b", "not_increasing") && has_field(&b, "clv_months", "out_of_range"), "{b}");
+    let mut good = cfg.clone();
+    good["settings"]["schedule"] = json!("monthly");
+    good["settings"]["window_days"] = json!(730);
+    let (s, b) = admin.put("/api/v1/value/settings", &good).await?;
+    ensure!(s == StatusCode::OK && b["version"] == 1, "{s} {b}");
+    let (s, _) = admin.put("/api/v1/value/settings", &good).await?;
+    ensure!(s == StatusCode::CONFLICT, "stale settings: {s}");
+    let (_, cfg) = wang.get("/api/v1/value/settings").await?;
+    ensure!(cfg["settings"]["schedule"] == "monthly" && cfg["settings"]["window_days"] == 730, "{cfg}");
+    // A monthly schedule is due in a month after the latest run's as-of.
+    ensure!(store::value::schedule_due(&app.store, "2025-07-01".parse()?).await?, "July is a new month");
+    ensure!(!store::value::schedule_due(&app.store, "2025-06-30".parse()?).await?, "same day");
+    Ok(())
+}
+
+async fn value_pages(app: TestApp) -> Result<()> {
+    let password = "Quartz-Lantern-Oyster-47!";
+    keyuan::cli::add_user(&app.store, "boss", "manager", None, None, None, "zh-CN", password).await?;
+    keyuan::cli::add_user(&app.store, "adminen", "admin", None, None, None, "en", password).await?;
+    let mut zh = app.browser("boss", password).await?;
+    let mut en = app.browser("adminen", password).await?;
+    load_history(&app, "boss").await?;
+
+    let (s, html) = zh.get("/value").await?;
+    ensure!(s == StatusCode::OK && html.contains("还没有盘点结果") && html.contains("立即盘点"), "{s}");
+    let (s, _) = zh.post_form("/value/runs", &[("as_of", "2024-06-30")]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (s, _) = zh.post_form("/value/runs", &[("as_of", "2025-06-30")]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (s, html) = zh.get("/value").await?;
+    ensure!(s == StatusCode::OK, "{s}");
+    for id in ["grade-chart", "pareto-chart", "quadrant-chart", "grade-table", "movement-table", "model-table"] {
+        ensure!(html.contains(&format!("id=\"{id}\"")), "the overview shows {id}");
+    }
+    ensure!(html.contains("核心客户") && html.contains("重点投入"), "quadrants with their treatment");
+    ensure!(html.contains("2025-06-30") && html.contains("BG/NBD"), "the run and its models");
+    let (s, html) = en.get("/value").await?;
+    ensure!(s == StatusCode::OK && html.contains("Grades") && html.contains("Pareto curve"), "{s}");
+
+    let v1 = customer_id(&app, "V001").await?;
+    let (_, html) = zh.get(&format!("/customers/{v1}")).await?;
+    ensure!(html.contains("id=\"value-card\"") && html.contains("id=\"value-explanation\""), "the value card");
+    ensure!(html.contains("按收入累计占比分级") && html.contains("RFM"), "grade and scores explained in words");
+    ensure!(html.contains("id=\"p-alive-history\"") && html.contains("仍活跃概率"), "P(alive) history");
+    ensure!(html.contains("id=\"pin-form\""), "a manager may pin");
+    let (_, html) = en.get(&format!("/customers/{v1}")).await?;
+    ensure!(html.contains("graded by cumulative share of revenue") && html.contains("P(alive)"), "in English");
+
+    // Pin from the page; a reason is required.
+    let (s, _) = zh.post_form(&format!("/customers/{v1}/grade-pin"), &[("grade", "B"), ("reason", "")]).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s}");
+    let (s, _) =
+        zh.post_form(&format!("/customers/{v1}/grade-pin"), &[("grade", "B"), ("reason", "投诉处理中，暂降一级")]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (_, html) = zh.get(&format!("/customers/{v1}")).await?;
+    ensure!(html.contains("id=\"value-pinned\"") && html.contains("投诉处理中，暂降一级"), "the pin is shown");
+    let (s, _) = zh.post_form(&format!("/customers/{v1}/grade-pin/delete"), &[]).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+
+    // Alerts page with a close form; the call list.
+    let (s, html) = zh.get("/value/alerts").await?;
+    ensure!(s == StatusCode::OK && html.contains("id=\"alert-list\"") && html.contains("等级下降"), "{s}");
+    let (id, version): (i64, i64) =
+        sqlx::query_as("SELECT id, version FROM value_alerts WHERE status = 'open' ORDER BY id LIMIT 1")
+            .fetch_one(app.store.pool())
+            .await?;
+    let (s, _) = zh
+        .post_form(
+            &format!("/value/alerts/{id}/close"),
+            &[("status", "dismissed"), ("note", "客户已告知今年不出行"), ("version", &version.to_string()), ("back", "/value/alerts")],
+        )
+        .await?;
+    ensure!(s == StatusCode::SEE_OTHER && zh.last_location() == Some("/value/alerts"), "{s}");
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM value_alerts WHERE id = $1").bind(id).fetch_one(app.store.pool()).await?;
+    ensure!(status == "dismissed", "{status}");
+    let (s, html) = zh.get("/value/call-list?days=90").await?;
+    ensure!(s == StatusCode::OK && html.contains("近期可能出行客户") && html.contains("90 天"), "{s}");
+
+    // Settings page: errors shown on the form, nothing saved; then saved.
+    let (s, html) = en.get("/settings/value").await?;
+    ensure!(s == StatusCode::OK && html.contains("Revenue window (days)"), "{s}");
+    let form = |a: &'static str| {
+        vec![
+            ("version", "0"),
+            ("window_days", "1095"),
+            ("abc_a", a),
+            ("abc_b", "80"),
+            ("abc_c", "95"),
+            ("churn_days", "730"),
+            ("churn_p_alive", "30"),
+            ("decline_ratio", "50"),
+            ("overdue_factor", "1.5"),
+            ("discount_rate", "10"),
+            ("clv_months", "36"),
+            ("schedule", "weekly"),
+        ]
+    };
+    let (s, html) = en.post_form("/settings/value", &form("85")).await?;
+    ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && html.contains("abc_"), "{s}");
+    let (cfg, _) = store::value::settings(&app.store).await?;
+    ensure!(cfg.abc.a.get() == 5000, "nothing saved");
+    let (s, _) = en.post_form("/settings/value", &form("60")).await?;
+    ensure!(s == StatusCode::SEE_OTHER, "{s}");
+    let (cfg, version) = store::value::settings(&app.store).await?;
+    ensure!(cfg.abc.a.get() == 6000 && version == 1 && cfg.schedule.code() == "weekly", "{cfg:?}");
+    let (s, _) = zh.get("/settings/value").await?;
+    ensure!(s == StatusCode::FORBIDDEN, "managers do not edit settings: {s}");
     Ok(())
 }
