@@ -214,7 +214,7 @@ pub async fn evaluate(
     lap("read_ms", &mut t);
     progress("fitting the models and scoring every customer");
     let inputs = loaded.inputs;
-    let settings_for_run = settings.clone();
+    let settings_for_run = settings;
     let evaluation = tokio::task::spawn_blocking(move || {
         let e = evaluation::evaluate(&inputs, as_of, &settings_for_run);
         (inputs, e)
@@ -811,11 +811,13 @@ pub async fn distribution(store: &Store, vis: &Visibility, run_id: i64) -> Resul
         sql
     };
     let from = " FROM customer_values v JOIN customers c ON c.id = v.customer_id WHERE v.run_id = ";
-    for r in
-        scoped(&format!("SELECT v.grade, COUNT(*), CAST(SUM(v.window_revenue) AS BIGINT){from}"), " GROUP BY v.grade ORDER BY v.grade")
-            .query()
-            .fetch_all(store.pool())
-            .await?
+    for r in scoped(
+        &format!("SELECT v.grade, COUNT(*), CAST(SUM(v.window_revenue) AS BIGINT){from}"),
+        " GROUP BY v.grade ORDER BY v.grade",
+    )
+    .query()
+    .fetch_all(store.pool())
+    .await?
     {
         d.grades.push((r.try_get(0)?, r.try_get(1)?, Money(r.try_get::<Option<i64>, _>(2)?.unwrap_or(0))));
     }

@@ -156,7 +156,10 @@ pub(crate) async fn load_history(app: &TestApp, owner: &str) -> Result<Vec<Line>
     Ok(lines)
 }
 
-fn csv_rows(text: &str) -> Result<(Vec<String>, Vec<std::collections::HashMap<String, String>>)> {
+/// One CSV row by column name.
+type Record = std::collections::HashMap<String, String>;
+
+fn csv_rows(text: &str) -> Result<(Vec<String>, Vec<Record>)> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = r.headers()?.iter().map(str::to_string).collect();
     let mut rows = Vec::new();
@@ -393,9 +396,11 @@ async fn api_in_scope(app: TestApp) -> Result<()> {
     ensure!(s == StatusCode::NOT_FOUND, "li cannot close wang's alert: {s}");
     let (s, _) = wang.post(&close, &json!({"status": "done", "version": 99})).await?;
     ensure!(s == StatusCode::CONFLICT, "stale: {s}");
-    let (s, b) = wang.post(&close, &json!({"status": "done", "note": "已回访，计划明年出游", "version": a["version"]})).await?;
+    let (s, b) =
+        wang.post(&close, &json!({"status": "done", "note": "已回访，计划明年出游", "version": a["version"]})).await?;
     ensure!(s == StatusCode::NO_CONTENT, "{s} {b}");
-    let (s, b) = wang.post(&close, &json!({"status": "done", "version": a["version"].as_i64().unwrap_or(0) + 1})).await?;
+    let (s, b) =
+        wang.post(&close, &json!({"status": "done", "version": a["version"].as_i64().unwrap_or(0) + 1})).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY && has_field(&b, "status", "closed"), "{s} {b}");
     let (_, done) = wang.get("/api/v1/value/alerts?status=done").await?;
     ensure!(done["items"][0]["note"] == "已回访，计划明年出游", "{done}");
@@ -484,8 +489,9 @@ async fn value_pages(app: TestApp) -> Result<()> {
     // Pin from the page; a reason is required.
     let (s, _) = zh.post_form(&format!("/customers/{v1}/grade-pin"), &[("grade", "B"), ("reason", "")]).await?;
     ensure!(s == StatusCode::UNPROCESSABLE_ENTITY, "{s}");
-    let (s, _) =
-        zh.post_form(&format!("/customers/{v1}/grade-pin"), &[("grade", "B"), ("reason", "投诉处理中，暂降一级")]).await?;
+    let (s, _) = zh
+        .post_form(&format!("/customers/{v1}/grade-pin"), &[("grade", "B"), ("reason", "投诉处理中，暂降一级")])
+        .await?;
     ensure!(s == StatusCode::SEE_OTHER, "{s}");
     let (_, html) = zh.get(&format!("/customers/{v1}")).await?;
     ensure!(html.contains("id=\"value-pinned\"") && html.contains("投诉处理中，暂降一级"), "the pin is shown");
@@ -502,12 +508,19 @@ async fn value_pages(app: TestApp) -> Result<()> {
     let (s, _) = zh
         .post_form(
             &format!("/value/alerts/{id}/close"),
-            &[("status", "dismissed"), ("note", "客户已告知今年不出行"), ("version", &version.to_string()), ("back", "/value/alerts")],
+            &[
+                ("status", "dismissed"),
+                ("note", "客户已告知今年不出行"),
+                ("version", &version.to_string()),
+                ("back", "/value/alerts"),
+            ],
         )
         .await?;
     ensure!(s == StatusCode::SEE_OTHER && zh.last_location() == Some("/value/alerts"), "{s}");
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM value_alerts WHERE id = $1").bind(id).fetch_one(app.store.pool()).await?;
+    let status: String = sqlx::query_scalar("SELECT status FROM value_alerts WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.store.pool())
+        .await?;
     ensure!(status == "dismissed", "{status}");
     let (s, html) = zh.get("/value/call-list?days=90").await?;
     ensure!(s == StatusCode::OK && html.contains("近期可能出行客户") && html.contains("90 天"), "{s}");

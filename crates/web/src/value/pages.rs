@@ -597,7 +597,7 @@ struct SettingsForm {
 /// Reads the form into settings; every unreadable field is named.
 fn settings_from_form(f: &SettingsForm, base: &ValueSettings) -> Result<ValueSettings, FieldErrors> {
     let mut errs = FieldErrors::new();
-    let mut s = base.clone();
+    let mut s = *base;
     let whole = |errs: &mut FieldErrors, field: &str, text: &str| -> Option<u32> {
         errs.check(
             text.trim()
