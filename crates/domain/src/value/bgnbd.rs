@@ -58,11 +58,14 @@ impl BgNbd {
     pub fn log_likelihood_one(&self, s: &Summary) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
         let x = f64::from(s.frequency);
-        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-        let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
-        let a3 = -(r + x) * (alpha + s.age).ln();
+        // Γ(r+x)/Γ(r) and B(a, b+x)/B(a, b) as ratios, and
+        // r ln α − (r+x) ln(α+T) as −r ln(1 + T/α) − x ln(α+T), so that
+        // nothing of order r ln r or r ln α cancels when r is large.
+        let a1 = ln_gamma_ratio(r, x);
+        let a2 = ln_gamma_ratio(b, x) - ln_gamma_ratio(a + b, x);
+        let a3 = -r * (s.age / alpha).ln_1p() - x * (alpha + s.age).ln();
         let tail = if s.frequency > 0 {
-            let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + s.recency).ln();
+            let a4 = a.ln() - (b + x - 1.0).ln() - r * (s.recency / alpha).ln_1p() - x * (alpha + s.recency).ln();
             log_sum_exp(a3, a4)
         } else {
             a3
@@ -77,49 +80,65 @@ impl BgNbd {
 
     /// Maximum-likelihood estimates for a cohort.
     ///
-    /// The likelihood is maximised over θ = (ln r, ln α, ln a, ln b), which
-    /// keeps every parameter positive, by BFGS with the analytic gradient
-    /// (see [`bfgs`](super::bfgs): Nocedal & Wright, *Numerical Optimization*,
-    /// algorithm 6.1), started from r = a = b = 1 and α = the mean age (so a
-    /// change of time unit changes only α). Should BFGS stop without reaching
-    /// a zero gradient, the restarted Nelder–Mead simplex continues from its
-    /// best point.
+    /// The likelihood is maximised by BFGS with the analytic gradient (see
+    /// [`bfgs`](super::bfgs): Nocedal & Wright, *Numerical Optimization*,
+    /// algorithm 6.1) over θ = (θᵣ, ω, θₐ, θ_b) with
+    ///
+    /// 1/r = e^−θᵣ + 1/[`SHAPE_LIMIT`], α = r·e^ω,
+    /// a = [`DROPOUT_FLOOR`] + 1/(e^−θₐ + 1/[`SHAPE_LIMIT`]),
+    /// 1/b = e^−θ_b + 1/[`SHAPE_LIMIT`],
+    ///
+    /// which keeps every parameter positive, r and b at most
+    /// [`SHAPE_LIMIT`] (10⁶) and a at least [`DROPOUT_FLOOR`] (10⁻⁶); ω is the
+    /// log of α/r, the mean time between purchases. The search starts from
+    /// r = a = b = 1 and α = the mean age (so a change of time unit changes
+    /// only α). Should BFGS stop without reaching a zero gradient, the
+    /// restarted Nelder–Mead simplex continues from its best point. Inside
+    /// the bounds the maximum is the same as over (ln r, ln α, ln a, ln b).
+    ///
+    /// The bounds matter on cohorts the model cannot tell apart from a
+    /// limiting case, where the likelihood has no finite maximum:
+    ///
+    /// - No heterogeneity in purchase rates (every customer buys at about the
+    ///   same rate): the likelihood keeps rising as r and α grow together
+    ///   with r/α fixed, the Gamma mixing collapsing to the one rate
+    ///   λ = r/α. In these coordinates that is θᵣ alone, whose gradient
+    ///   vanishes as r nears the limit, so the search ends there in a few
+    ///   steps with the right r/α. An r that large says "every customer buys
+    ///   at the rate r/α" (the rates vary by 0.1 % or less); the
+    ///   expectations below still hold, with each customer's rate estimate
+    ///   (r+x)/(α+T) ≈ r/α.
+    /// - No dropout (every customer seems still to be buying): the Beta on
+    ///   the dropout probability p collapses to p = 0, as a → 0 or b → ∞. The
+    ///   search then ends with a near the floor and/or b near the limit, the
+    ///   mean dropout probability a/(a+b) below about 10⁻⁶ per purchase: the
+    ///   model is then the NBD (Gamma-Poisson) without dropout, P(alive) is
+    ///   about 1 and E[Y(t)] about (r+x)t/(α+T).
     ///
     /// Per customer, FHL eq. (6) is rewritten as
     ///
-    /// ln Lᵢ = A(xᵢ) + r ln α − (r+xᵢ) ln(α+Tᵢ) + δ(xᵢ>0) · softplus(dᵢ),
-    /// dᵢ = ln a − ln(b+xᵢ−1) + (r+xᵢ) (ln(α+Tᵢ) − ln(α+tₓᵢ)),
+    /// ln Lᵢ = A(xᵢ) − r ℓ(Tᵢ) − xᵢ (ln α + ℓ(Tᵢ)) + δ(xᵢ>0) · softplus(dᵢ),
+    /// dᵢ = ln a − ln(b+xᵢ−1) + (r+xᵢ) (ℓ(Tᵢ) − ℓ(tₓᵢ)),
     ///
-    /// with A(x) = ln Γ(r+x) − ln Γ(r) + ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) −
-    /// ln Γ(a+b+x) and softplus(d) = ln(1 + eᵈ) (this is the log-sum-exp of
-    /// [`Self::log_likelihood_one`]). So the sum splits into terms that
-    /// depend on x only (computed once per distinct x, weighted by its count),
-    /// terms that depend on T only (ln(α+T) once per distinct age, weighted
-    /// by the count and the purchases of customers of that age), and one
-    /// softplus per distinct (x, tₓ, T) of the repeat buyers. When the times
-    /// are whole numbers (days) they index a table of ln(α+t) directly;
-    /// otherwise the distinct values are sorted once. The gradient follows in
-    /// the same pass: ∂softplus(d)/∂d = 1/(1 + e⁻ᵈ), and
+    /// with ℓ(t) = ln(1 + t/α) = ln(α+t) − ln α, A(x) = ln Γ(r+x) − ln Γ(r) +
+    /// ln Γ(b+x) − ln Γ(b) − (ln Γ(a+b+x) − ln Γ(a+b)) (each difference taken
+    /// so that it stays accurate when its arguments are large) and
+    /// softplus(d) = ln(1 + eᵈ) (this is the log-sum-exp of
+    /// [`Self::log_likelihood_one`]). Nothing of order r ln α is subtracted,
+    /// so the sum stays accurate when r and α are large. It splits into
+    /// terms that depend on x only (computed once per distinct x, weighted
+    /// by its count), terms that depend on T only (ℓ(T) once per distinct
+    /// age, weighted by the count and the purchases of customers of that
+    /// age), and one softplus per distinct (x, tₓ, T) of the repeat buyers.
+    /// When the times are whole numbers (days) they index a table of ℓ(t)
+    /// directly; otherwise the distinct values are sorted once. The gradient
+    /// follows in the same pass: ∂softplus(d)/∂d = 1/(1 + e⁻ᵈ), and
     /// ∂ ln Γ(c+x)/∂c = ψ(c+x) (digamma). From 20,000 repeat-buyer groups
     /// on, the softplus sum runs in two halves on two threads; the halves
     /// are the same with one thread, so the result does not depend on the
     /// machine.
     pub fn fit(cohort: &[Summary]) -> Result<BgNbd, FitError> {
-        let prepared = Prepared::new(cohort)?;
-        let start = [0.0, prepared.mean_age.ln(), 0.0, 0.0];
-        let quasi_newton =
-            bfgs(|theta, gradient| prepared.negative_ll(theta, Some(gradient)), &start, GRADIENT_TOLERANCE);
-        let best = if quasi_newton.converged {
-            quasi_newton.x
-        } else {
-            let start = if quasi_newton.value.is_finite() { quasi_newton.x } else { start.to_vec() };
-            let (best, value) = nelder_mead(|theta| prepared.negative_ll(theta, None), &start);
-            if !value.is_finite() {
-                return Err(FitError::NoConvergence);
-            }
-            best
-        };
-        Ok(BgNbd { r: best[0].exp(), alpha: best[1].exp(), a: best[2].exp(), b: best[3].exp() })
+        fit_with_report(cohort).map(|(fit, _)| fit)
     }
 
     /// P(alive | x, tₓ, T), from Fader, Hardie & Lee (2008), "Computing
@@ -129,14 +148,17 @@ impl BgNbd {
     ///
     /// A customer with no repeat purchase has had no chance to drop out (in the
     /// BG/NBD dropout only happens right after a purchase), so this is exactly 1
-    /// for x = 0 — a known quirk of the model, not a bug.
+    /// for x = 0 — a known quirk of the model, not a bug. The odds are taken
+    /// in logs, with ln((α+T)/(α+tₓ)) = ln(1 + (T−tₓ)/(α+tₓ)), so the result
+    /// stays in [0, 1] and accurate for any positive, finite parameters,
+    /// however large r and α (the model at the bounds of [`Self::fit`]).
     pub fn p_alive(&self, s: &Summary) -> f64 {
         if s.frequency == 0 {
             return 1.0;
         }
         let x = f64::from(s.frequency);
         let log_odds = self.a.ln() - (self.b + x - 1.0).ln()
-            + (self.r + x) * ((self.alpha + s.age) / (self.alpha + s.recency)).ln();
+            + (self.r + x) * ((s.age - s.recency) / (self.alpha + s.recency)).ln_1p();
         1.0 / (1.0 + log_odds.exp())
     }
 
@@ -146,10 +168,20 @@ impl BgNbd {
     /// (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
     /// / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x)).
     ///
-    /// Requires a ≠ 1 (the formula divides by a − 1). `None` if `t` is
-    /// negative or [`hyp2f1`] does not converge, which happens when t is
-    /// beyond roughly 10⁴–10⁵ times α + T (a horizon of centuries in weeks).
-    /// With a < 1 the expectation grows without bound as t → ∞.
+    /// The formula divides by a − 1, where the bracket vanishes too: within
+    /// [`A_NEAR_ONE`] (10⁻⁴) of a = 1, where the quotient would lose digits,
+    /// the expectation is interpolated linearly between a = 1 ∓ 10⁻⁴ (it is
+    /// smooth in a, so this is off by about 10⁻⁸ relative).
+    ///
+    /// `None` if `t` is negative or [`hyp2f1`] does not converge, which
+    /// happens when t is beyond roughly 10⁴–10⁵ times α + T (a horizon of
+    /// centuries in weeks), or — for a cohort fitted at the shape limit of
+    /// [`Self::fit`] — when the expected purchases (r/α)·t run into the
+    /// hundreds, where the series overflows. With a < 1 the expectation grows
+    /// without bound as t → ∞. Otherwise the result is finite and at least 0.
+    /// When b is large the bracket is of order 1/b, so rounding leaves an
+    /// absolute error of about 10⁻¹⁶·b purchases: at most about 10⁻¹⁰ at the
+    /// limit of [`Self::fit`], negligible for any forecast.
     pub fn expected_purchases(&self, s: &Summary, t: f64) -> Option<f64> {
         if t.is_nan() || t < 0.0 {
             return None;
@@ -157,12 +189,25 @@ impl BgNbd {
         if t == 0.0 {
             return Some(0.0);
         }
+        let e = if (self.a - 1.0).abs() < A_NEAR_ONE {
+            let below = BgNbd { a: 1.0 - A_NEAR_ONE, ..*self }.expected_purchases_eq10(s, t)?;
+            let above = BgNbd { a: 1.0 + A_NEAR_ONE, ..*self }.expected_purchases_eq10(s, t)?;
+            below + (above - below) * (self.a - (1.0 - A_NEAR_ONE)) / (2.0 * A_NEAR_ONE)
+        } else {
+            self.expected_purchases_eq10(s, t)?
+        };
+        // Rounding in the bracket can leave a tiny negative for a tiny t.
+        e.is_finite().then_some(e.max(0.0))
+    }
+
+    /// FHL eq. (10) as written (see [`Self::expected_purchases`]), a ≠ 1.
+    fn expected_purchases_eq10(&self, s: &Summary, t: f64) -> Option<f64> {
         let BgNbd { r, alpha, a, b } = *self;
         let x = f64::from(s.frequency);
         let z = t / (alpha + s.age + t);
         let f = hyp2f1(r + x, b + x, a + b + x - 1.0, z)?;
         let head = (a + b + x - 1.0) / (a - 1.0);
-        let decay = ((r + x) * ((alpha + s.age) / (alpha + s.age + t)).ln()).exp();
+        let decay = (-(r + x) * (t / (alpha + s.age)).ln_1p()).exp();
         Some(head * (1.0 - decay * f) * self.p_alive(s))
     }
 
@@ -189,8 +234,18 @@ impl BgNbd {
     }
 }
 
+/// The largest r and b the fit returns (see [`BgNbd::fit`]): the same bound
+/// as the Gamma-Gamma shapes.
+pub const SHAPE_LIMIT: f64 = super::gamma_gamma::SHAPE_LIMIT;
+
+/// The smallest a the fit returns (see [`BgNbd::fit`]).
+pub const DROPOUT_FLOOR: f64 = 1.0 / SHAPE_LIMIT;
+
+/// Within this of a = 1, [`BgNbd::expected_purchases`] interpolates.
+pub const A_NEAR_ONE: f64 = 1e-4;
+
 /// BFGS stops when no component of the gradient of the mean negative
-/// log-likelihood (per customer, in log-parameters) exceeds this. At the
+/// log-likelihood (per customer, in θ) exceeds this. At the
 /// curvatures of real cohorts that puts the estimates within about 1e-8
 /// (relative) of the maximum.
 const GRADIENT_TOLERANCE: f64 = 1e-10;
@@ -201,6 +256,75 @@ const PARALLEL_GROUPS: usize = 20_000;
 
 /// Whole-number times up to this bound index their table directly.
 const MAX_WHOLE_TIME: f64 = 1_048_576.0;
+
+/// How the search went, for the tests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Report {
+    /// Whether BFGS reached a zero gradient (otherwise Nelder–Mead finished).
+    converged: bool,
+    /// Evaluations of the likelihood and its gradient by BFGS.
+    evaluations: usize,
+}
+
+fn fit_with_report(cohort: &[Summary]) -> Result<(BgNbd, Report), FitError> {
+    let prepared = Prepared::new(cohort)?;
+    let start = Parameters::theta(&BgNbd { r: 1.0, alpha: prepared.mean_age, a: 1.0, b: 1.0 });
+    let quasi_newton = bfgs(|theta, gradient| prepared.negative_ll(theta, Some(gradient)), &start, GRADIENT_TOLERANCE);
+    let report = Report { converged: quasi_newton.converged, evaluations: quasi_newton.evaluations };
+    let best = if quasi_newton.converged {
+        quasi_newton.x
+    } else {
+        let start = if quasi_newton.value.is_finite() { quasi_newton.x } else { start.to_vec() };
+        let (best, value) = nelder_mead(|theta| prepared.negative_ll(theta, None), &start);
+        if !value.is_finite() {
+            return Err(FitError::NoConvergence);
+        }
+        best
+    };
+    Ok((Parameters::new(&best).model, report))
+}
+
+/// s = 1/(e^−θ + 1/[`SHAPE_LIMIT`]) and d ln s/dθ = s·e^−θ: a positive
+/// shape at most the limit, which it reaches exactly once e^−θ underflows
+/// beside 1/limit, the derivative fading on the way.
+fn bounded_shape(theta: f64) -> (f64, f64) {
+    let e = (-theta).exp();
+    let shape = 1.0 / (e + 1.0 / SHAPE_LIMIT);
+    (shape, shape * e)
+}
+
+/// θ for a shape below the limit: the inverse of [`bounded_shape`].
+fn shape_to_theta(shape: f64) -> f64 {
+    -(1.0 / shape - 1.0 / SHAPE_LIMIT).ln()
+}
+
+/// The model at θ = (θᵣ, ω, θₐ, θ_b) (see [`BgNbd::fit`]), with the
+/// derivatives d ln r/dθᵣ, da/dθₐ and d ln b/dθ_b.
+#[derive(Debug, Clone, Copy)]
+struct Parameters {
+    model: BgNbd,
+    /// ln α.
+    ln_alpha: f64,
+    dr: f64,
+    da: f64,
+    db: f64,
+}
+
+impl Parameters {
+    fn new(theta: &[f64]) -> Parameters {
+        let (r, dr) = bounded_shape(theta[0]);
+        let ln_alpha = r.ln() + theta[1];
+        let (a_above_floor, d_ln_a) = bounded_shape(theta[2]);
+        let (b, db) = bounded_shape(theta[3]);
+        let model = BgNbd { r, alpha: ln_alpha.exp(), a: DROPOUT_FLOOR + a_above_floor, b };
+        Parameters { model, ln_alpha, dr, da: a_above_floor * d_ln_a, db }
+    }
+
+    /// θ for a model inside the bounds: the inverse of [`Parameters::new`].
+    fn theta(m: &BgNbd) -> [f64; 4] {
+        [shape_to_theta(m.r), (m.alpha / m.r).ln(), shape_to_theta(m.a - DROPOUT_FLOOR), shape_to_theta(m.b)]
+    }
+}
 
 /// Repeat buyers with the same (x, tₓ, T), as indexes into the time table.
 #[derive(Debug, Clone, Copy)]
@@ -222,6 +346,8 @@ struct Frequency {
 #[derive(Debug)]
 struct Prepared {
     customers: f64,
+    /// Σx, the repeat purchases of all customers.
+    purchases: f64,
     mean_age: f64,
     /// The distinct times (ages and recencies), or every whole number up to
     /// the largest.
@@ -243,7 +369,7 @@ struct Sums {
     softplus: f64,
     weight: f64,
     d_ln: f64,
-    d_inv: f64,
+    d_share: f64,
 }
 
 impl Prepared {
@@ -305,39 +431,52 @@ impl Prepared {
                 c.1 += 1.0;
             }
         }
-        Ok(Prepared { customers, mean_age, times, age_count, age_purchases, frequency_counts, groups, frequencies })
+        let purchases = age_purchases.iter().sum();
+        Ok(Prepared {
+            customers,
+            purchases,
+            mean_age,
+            times,
+            age_count,
+            age_purchases,
+            frequency_counts,
+            groups,
+            frequencies,
+        })
     }
 
-    /// The mean negative log-likelihood per customer at θ = (ln r, ln α,
-    /// ln a, ln b), and its gradient in θ when asked for.
+    /// The mean negative log-likelihood per customer at θ (see
+    /// [`BgNbd::fit`]), and its gradient in θ when asked for.
     fn negative_ll(&self, theta: &[f64], gradient: Option<&mut [f64]>) -> f64 {
-        let (r, alpha, a, b) = (theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp());
-        let ln_t: Vec<f64> = self.times.iter().map(|t| (alpha + t).ln()).collect();
-        let inv_t: Vec<f64> = self.times.iter().map(|t| 1.0 / (alpha + t)).collect();
+        let at = Parameters::new(theta);
+        let BgNbd { r, alpha, a, b } = at.model;
+        // ℓ(t) = ln(1 + t/α) and q(t) = t/(α+t) = −α ∂ℓ(t)/∂α.
+        let ell: Vec<f64> = self.times.iter().map(|t| (t / alpha).ln_1p()).collect();
+        let share: Vec<f64> = self.times.iter().map(|t| t / (alpha + t)).collect();
 
-        // Terms of x only.
+        // Terms of x only. The derivatives are kept as r ∂/∂r, α ∂/∂α, ∂/∂a
+        // and ∂/∂b of the log-likelihood.
         let n = self.customers;
-        let mut ll = n * r * alpha.ln();
-        let (mut g_r, mut g_alpha, mut g_a, mut g_b) = (n * alpha.ln(), n * r / alpha, 0.0, 0.0);
-        let (lg_r, lg_ab, lg_b) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b));
-        let (dg_r, dg_ab, dg_b) = (digamma(r), digamma(a + b), digamma(b));
+        let mut ll = -self.purchases * at.ln_alpha;
+        let (mut g_r, mut g_alpha, mut g_a, mut g_b) = (0.0, -self.purchases, 0.0, 0.0);
         for &(x, count) in &self.frequency_counts {
             if x == 0.0 {
                 continue;
             }
-            ll += count * (ln_gamma(r + x) - lg_r + lg_ab + ln_gamma(b + x) - lg_b - ln_gamma(a + b + x));
-            let dg_abx = digamma(a + b + x);
-            g_r += count * (digamma(r + x) - dg_r);
-            g_a += count * (dg_ab - dg_abx);
-            g_b += count * (dg_ab + digamma(b + x) - dg_b - dg_abx);
+            ll += count * (ln_gamma_ratio(r, x) + ln_gamma_ratio(b, x) - ln_gamma_ratio(a + b, x));
+            let dg_abx = digamma_difference(a + b, x);
+            g_r += count * r * digamma_difference(r, x);
+            g_a -= count * dg_abx;
+            g_b += count * (digamma_difference(b, x) - dg_abx);
         }
 
-        // Terms of T only: −(r+x) ln(α+T) summed by age.
+        // Terms of T only: −(r + x) ℓ(T) summed by age.
         for (k, (&count, &purchases)) in self.age_count.iter().zip(&self.age_purchases).enumerate() {
             if count > 0.0 {
-                ll -= (r * count + purchases) * ln_t[k];
-                g_r -= count * ln_t[k];
-                g_alpha -= (r * count + purchases) * inv_t[k];
+                let weight = r * count + purchases;
+                ll -= weight * ell[k];
+                g_r -= r * count * ell[k];
+                g_alpha += weight * share[k];
             }
         }
 
@@ -345,46 +484,47 @@ impl Prepared {
         let middle = self.groups.len() / 2;
         let (low, high) = if self.groups.len() >= PARALLEL_GROUPS {
             std::thread::scope(|scope| {
-                let high = scope.spawn(|| self.softplus_sums(middle..self.groups.len(), r, a, b, &ln_t, &inv_t));
-                let low = self.softplus_sums(0..middle, r, a, b, &ln_t, &inv_t);
+                let high = scope.spawn(|| self.softplus_sums(middle..self.groups.len(), r, a, b, &ell, &share));
+                let low = self.softplus_sums(0..middle, r, a, b, &ell, &share);
                 (low, high.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             })
         } else {
             (
-                self.softplus_sums(0..middle, r, a, b, &ln_t, &inv_t),
-                self.softplus_sums(middle..self.groups.len(), r, a, b, &ln_t, &inv_t),
+                self.softplus_sums(0..middle, r, a, b, &ell, &share),
+                self.softplus_sums(middle..self.groups.len(), r, a, b, &ell, &share),
             )
         };
         for ((f, lo), hi) in self.frequencies.iter().zip(&low).zip(&high) {
             ll += lo.softplus + hi.softplus;
             let weight = lo.weight + hi.weight;
-            g_r += lo.d_ln + hi.d_ln;
-            g_alpha += (r + f.x) * (lo.d_inv + hi.d_inv);
+            g_r += r * (lo.d_ln + hi.d_ln);
+            g_alpha -= (r + f.x) * (lo.d_share + hi.d_share);
             g_a += weight / a;
             g_b -= weight / (b + f.x - 1.0);
         }
 
         if let Some(g) = gradient {
-            // d/dθ = p · d/dp, of the mean negative log-likelihood.
-            g[0] = -g_r * r / n;
-            g[1] = -g_alpha * alpha / n;
-            g[2] = -g_a * a / n;
-            g[3] = -g_b * b / n;
+            // θᵣ moves r with ω fixed, so α = r e^ω moves with it.
+            g[0] = -(g_r + g_alpha) * at.dr / n;
+            g[1] = -g_alpha / n;
+            g[2] = -g_a * at.da / n;
+            g[3] = -g_b * b * at.db / n;
         }
         -ll / n
     }
 
     /// Per frequency, over the groups in `range`: Σ c·softplus(d), and for the
     /// gradient, with w = c·σ(d) (σ the logistic function), Σ w,
-    /// Σ w·(ln(α+T) − ln(α+tₓ)) and Σ w·(1/(α+T) − 1/(α+tₓ)).
+    /// Σ w·(ℓ(T) − ℓ(tₓ)) and Σ w·(q(T) − q(tₓ)) (see
+    /// [`Prepared::negative_ll`]).
     fn softplus_sums(
         &self,
         range: std::ops::Range<usize>,
         r: f64,
         a: f64,
         b: f64,
-        ln_t: &[f64],
-        inv_t: &[f64],
+        ell: &[f64],
+        share: &[f64],
     ) -> Vec<Sums> {
         let ln_a = a.ln();
         self.frequencies
@@ -399,7 +539,7 @@ impl Prepared {
                 let rx = r + f.x;
                 for g in &self.groups[start..end] {
                     let (age, recency) = (g.age as usize, g.recency as usize);
-                    let d_ln = ln_t[age] - ln_t[recency];
+                    let d_ln = ell[age] - ell[recency];
                     let d = head + rx * d_ln;
                     let e = (-d.abs()).exp();
                     let softplus = d.max(0.0) + e.ln_1p();
@@ -408,12 +548,62 @@ impl Prepared {
                     sums.softplus += g.count * softplus;
                     sums.weight += w;
                     sums.d_ln += w * d_ln;
-                    sums.d_inv += w * (inv_t[age] - inv_t[recency]);
+                    sums.d_share += w * (share[age] - share[recency]);
                 }
                 sums
             })
             .collect()
     }
+}
+
+/// ln Γ(q+a) − ln Γ(q) for q > 0, a ≥ 0. For q ≥ 10 by the difference of
+/// Stirling's series (Abramowitz & Stegun 6.1.40, to z⁻¹⁵),
+/// (q−½) ln(1 + a/q) + a ln(q+a) − a + S(q+a) − S(q), which stays accurate
+/// when q is large and a small beside it, where the plain difference of two
+/// ln Γ of order q ln q would lose every digit. (The Gamma-Gamma fit has the
+/// same helper.)
+fn ln_gamma_ratio(q: f64, a: f64) -> f64 {
+    if a == 0.0 {
+        return 0.0;
+    }
+    if q < 10.0 {
+        return ln_gamma(q + a) - ln_gamma(q);
+    }
+    let series = |z: f64| {
+        let inv2 = 1.0 / (z * z);
+        let coefficients = [
+            1.0 / 12.0,
+            -1.0 / 360.0,
+            1.0 / 1260.0,
+            -1.0 / 1680.0,
+            1.0 / 1188.0,
+            -691.0 / 360_360.0,
+            1.0 / 156.0,
+            -3617.0 / 122_400.0,
+        ];
+        coefficients.iter().rev().fold(0.0, |acc, c| acc * inv2 + c) / z
+    };
+    (q - 0.5) * (a / q).ln_1p() + a * (q + a).ln() - a + series(q + a) - series(q)
+}
+
+/// ψ(q+a) − ψ(q) for q > 0, a ≥ 0. For q ≥ 10 by the difference of the
+/// asymptotic series (as in [`digamma`]): ln(1 + a/q) + a/(2q(q+a)) minus the
+/// difference of the Bernoulli terms, accurate when a is small beside q.
+fn digamma_difference(q: f64, a: f64) -> f64 {
+    if a == 0.0 {
+        return 0.0;
+    }
+    if q < 10.0 {
+        return digamma(q + a) - digamma(q);
+    }
+    let series = |z: f64| {
+        let inv2 = 1.0 / (z * z);
+        inv2 * (1.0 / 12.0
+            - inv2
+                * (1.0 / 120.0
+                    - inv2 * (1.0 / 252.0 - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32760.0)))))
+    };
+    (a / q).ln_1p() + a / (2.0 * q * (q + a)) - (series(q + a) - series(q))
 }
 
 /// The digamma function ψ(x) = d ln Γ(x)/dx for x > 0: the recurrence
@@ -555,7 +745,7 @@ mod tests {
         for cohort in cdnow_weeks_and_days() {
             let prepared = Prepared::new(&cohort).unwrap();
             for m in [CDNOW, BgNbd { r: 2.0, alpha: 30.0, a: 0.3, b: 7.0 }] {
-                let theta = [m.r.ln(), m.alpha.ln(), m.a.ln(), m.b.ln()];
+                let theta = Parameters::theta(&m);
                 let mut g = [0.0; 4];
                 let value = prepared.negative_ll(&theta, Some(&mut g));
                 let direct = -m.log_likelihood(&cohort) / cohort.len() as f64;
@@ -587,6 +777,166 @@ mod tests {
                     assert!((p - q).abs() < 1e-6 * q, "{fit:?} {reference:?}");
                 }
             }
+        }
+    }
+
+    /// Marsaglia's xorshift64* generator: deterministic test data.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// Uniform on (0, 1).
+        fn uniform(&mut self) -> f64 {
+            ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+    }
+
+    /// The purchase rate of [`homogeneous_cohort`], per day.
+    const DAILY_RATE: f64 = 1.0 / 180.0;
+
+    /// Customers who all buy as a Poisson process at [`DAILY_RATE`] and never
+    /// drop out, first bought 300–1500 days ago; times in whole days.
+    fn homogeneous_cohort(customers: usize, seed: u64) -> Vec<Summary> {
+        let mut rng = XorShift(seed);
+        (0..customers)
+            .map(|_| {
+                let age = (300 + rng.next_u64() % 1201) as f64;
+                let (mut frequency, mut last, mut clock) = (0, 0.0, 0.0);
+                loop {
+                    clock -= rng.uniform().ln() / DAILY_RATE;
+                    if clock > age {
+                        break;
+                    }
+                    frequency += 1;
+                    last = clock;
+                }
+                s(frequency, last.floor(), age)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parameters_stay_within_the_bounds() {
+        for t in [-30.0, 0.0, 1.5, 13.0, 40.0, 800.0] {
+            let m = Parameters::new(&[t, 5.0, t, t]).model;
+            assert!(m.r > 0.0 && m.r <= SHAPE_LIMIT && m.b > 0.0 && m.b <= SHAPE_LIMIT, "{m:?}");
+            assert!(m.a >= DROPOUT_FLOOR && m.a.is_finite() && m.alpha.is_finite(), "{m:?}");
+            assert!((m.alpha / m.r - 5f64.exp()).abs() < 1e-12 * m.alpha / m.r, "{m:?}");
+        }
+        let edge = Parameters::new(&[800.0, 0.0, -800.0, 800.0]).model;
+        assert_eq!((edge.r, edge.a, edge.b), (SHAPE_LIMIT, DROPOUT_FLOOR, SHAPE_LIMIT));
+        let back = Parameters::new(&Parameters::theta(&CDNOW)).model;
+        for (p, q) in [(back.r, CDNOW.r), (back.alpha, CDNOW.alpha), (back.a, CDNOW.a), (back.b, CDNOW.b)] {
+            assert!((p - q).abs() < 1e-12 * q, "{back:?}");
+        }
+    }
+
+    #[test]
+    fn likelihood_and_gradient_hold_at_the_bounds() {
+        // Near the limits, on a cohort that drives the fit there.
+        let cohort = homogeneous_cohort(2000, 0x0bad_cafe);
+        let prepared = Prepared::new(&cohort).unwrap();
+        for m in [
+            BgNbd { r: 5e5, alpha: 9e7, a: 1e-5, b: 5e5 },
+            BgNbd { r: 3.0, alpha: 500.0, a: 2e-6, b: 9e5 },
+            BgNbd { r: 9e5, alpha: 1.5e8, a: 0.7, b: 4.0 },
+        ] {
+            let theta = Parameters::theta(&m);
+            let mut g = [0.0; 4];
+            let value = prepared.negative_ll(&theta, Some(&mut g));
+            let direct = -m.log_likelihood(&cohort) / cohort.len() as f64;
+            assert!((value - direct).abs() < 1e-11 * direct.abs(), "{m:?}: {value} {direct}");
+            for i in 0..4 {
+                let h = 1e-5;
+                let (mut up, mut down) = (theta, theta);
+                up[i] += h;
+                down[i] -= h;
+                let numeric = (prepared.negative_ll(&up, None) - prepared.negative_ll(&down, None)) / (2.0 * h);
+                assert!((g[i] - numeric).abs() < 1e-7 * numeric.abs().max(1.0), "{m:?} {i}: {} {numeric}", g[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn fit_without_heterogeneity_or_dropout_stops_at_the_bounds() {
+        for (customers, seed) in [(40, 0x5eed), (2000, 0x0bad_cafe)] {
+            let cohort = homogeneous_cohort(customers, seed);
+            let (fit, report) = fit_with_report(&cohort).unwrap();
+            eprintln!("{customers}: {fit:?} {report:?}");
+            assert!(report.converged && report.evaluations < 300, "{report:?}");
+            let BgNbd { r, alpha, a, b } = fit;
+            assert!(r.is_finite() && alpha.is_finite() && a.is_finite() && b.is_finite(), "{fit:?}");
+            assert!(r > 0.0 && r <= SHAPE_LIMIT && b <= SHAPE_LIMIT && a >= DROPOUT_FLOOR, "{fit:?}");
+            // The mean dropout probability per purchase is negligible.
+            assert!(a / (a + b) < 1e-3, "{fit:?}");
+            // The pooled rate: repeat purchases per day of observation.
+            let purchases: f64 = cohort.iter().map(|c| f64::from(c.frequency)).sum();
+            let days: f64 = cohort.iter().map(|c| c.age).sum();
+            let pooled = purchases / days;
+            let tolerance = if customers < 100 { 0.3 } else { 0.1 };
+            assert!((r / alpha - DAILY_RATE).abs() < tolerance * DAILY_RATE, "{fit:?}");
+            for c in &cohort {
+                let p = fit.p_alive(c);
+                assert!((0.0..=1.0).contains(&p), "{c:?}: {p}");
+                for t in [1.0, 30.0, 365.0, 1825.0] {
+                    let e = fit.expected_purchases(c, t).unwrap();
+                    assert!(e.is_finite() && e >= 0.0, "{c:?} {t}: {e}");
+                    if p > 0.99 && r > 1e3 {
+                        assert!((e - pooled * t).abs() < tolerance * pooled * t, "{c:?} {t}: {e} vs {}", pooled * t);
+                    }
+                }
+                let window = fit.next_purchase_window(c, 3650.0);
+                assert!(window.is_none_or(|w| w > 0.0 && w <= 3650.0), "{c:?}: {window:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn predictions_stay_finite_at_the_bounds() {
+        let edge = BgNbd { r: SHAPE_LIMIT, alpha: 180.0 * SHAPE_LIMIT, a: DROPOUT_FLOOR, b: SHAPE_LIMIT };
+        for c in [s(0, 0.0, 300.0), s(8, 1400.0, 1500.0), s(3, 10.0, 1500.0), s(40, 1500.0, 1500.0)] {
+            let p = edge.p_alive(&c);
+            assert!((0.0..=1.0).contains(&p) && p > 0.999, "{c:?}: {p}");
+            for t in [1e-3, 1.0, 90.0, 365.0, 3650.0] {
+                // Without dropout: the customer's Gamma-Poisson rate (r+x)/(α+T).
+                let e = edge.expected_purchases(&c, t).unwrap();
+                let rate = (edge.r + f64::from(c.frequency)) / (edge.alpha + c.age);
+                assert!((e - rate * t).abs() < 1e-9 + 1e-8 * rate * t, "{c:?} {t}: {e} {}", rate * t);
+            }
+            let w = edge.next_purchase_window(&c, 3650.0).unwrap();
+            assert!((w - 90.0).abs() < 0.1, "{c:?}: {w}");
+        }
+        // Far beyond the limit the series overflows: None, not NaN.
+        let huge = BgNbd { r: 1e65, alpha: 1.2e68, a: 1e-60, b: 2e101 };
+        let c = s(5, 900.0, 1000.0);
+        assert!((0.0..=1.0).contains(&huge.p_alive(&c)));
+        assert!(huge.expected_purchases(&c, 365.0).is_none_or(|e| e.is_finite() && e >= 0.0));
+    }
+
+    #[test]
+    fn expected_purchases_are_smooth_through_a_equal_to_one() {
+        let c = s(2, 30.43, 38.86);
+        let at = |a: f64| BgNbd { a, ..CDNOW }.expected_purchases(&c, 39.0).unwrap();
+        // The cubic through a = 1 ∓ 2h and 1 ∓ h, h = 10⁻³: off by O(h⁴).
+        let h = 1e-3;
+        let nodes = [-2.0, -1.0, 1.0, 2.0].map(|k: f64| (1.0 + k * h, at(1.0 + k * h)));
+        let cubic = |a: f64| {
+            nodes
+                .iter()
+                .map(|&(ai, ei)| {
+                    ei * nodes.iter().filter(|n| n.0 != ai).map(|&(aj, _)| (a - aj) / (ai - aj)).product::<f64>()
+                })
+                .sum::<f64>()
+        };
+        for a in [1.0 - 2e-4, 1.0 - 1e-4, 1.0 - 1e-9, 1.0, 1.0 + 1e-12, 1.0 + 5e-5, 1.0 + 1e-4, 1.0 + 2e-4] {
+            let (e, reference) = (at(a), cubic(a));
+            assert!((e - reference).abs() < 1e-7 * e, "{a}: {e} {reference}");
         }
     }
 
