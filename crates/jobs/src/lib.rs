@@ -139,9 +139,34 @@ mod tests {
         let store = Store::connect(&url).await.unwrap();
         let jobs = builtin();
         let first = tick(&store, &jobs, "server-a").await;
-        assert_eq!(first, vec!["purge_sessions", "purge_login_history"]);
+        assert_eq!(first, vec!["purge_sessions", "purge_login_history", "value_evaluation"]);
         let second = tick(&store, &jobs, "server-b").await;
         assert!(second.is_empty(), "another server within the interval runs nothing: {second:?}");
+        store.close().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn the_evaluation_runs_when_the_schedule_says_so() {
+        let dir = std::env::temp_dir().join(format!("keyuan-jobs-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/jobs.db", dir.display());
+        let store = Store::connect(&url).await.unwrap();
+        let job = builtin().into_iter().find(|j| j.name == "value_evaluation").unwrap();
+        // Off by default: nothing runs.
+        assert_eq!((job.run)(store.clone()).await.unwrap(), "no evaluation due");
+        assert!(store::value::latest_run(&store).await.unwrap().is_none());
+        // Daily: the first tick evaluates, the next one the same day does not.
+        let mut s = domain::value::settings::ValueSettings::default();
+        s.schedule = domain::value::settings::Schedule::Daily;
+        let mut tx = store.begin().await.unwrap();
+        store::value::save_settings(&mut tx, &store::Actor::system("test"), &s, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        let summary = (job.run)(store.clone()).await.unwrap();
+        assert!(summary.starts_with("evaluation 1 as of"), "{summary}");
+        let run = store::value::latest_run(&store).await.unwrap().unwrap();
+        assert_eq!((run.trigger.as_str(), run.as_of), ("schedule", store::customer_import::today_in_china()));
+        assert_eq!((job.run)(store.clone()).await.unwrap(), "no evaluation due");
         store.close().await;
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -9,7 +9,7 @@
 //! recency tₓ (time of the last repeat purchase since the first purchase, 0 if
 //! none) and age T (time since the first purchase), all in one time unit.
 
-use super::{bfgs, hyp2f1, ln_gamma, log_sum_exp, nelder_mead, FitError};
+use super::{bfgs, digamma_difference, hyp2f1, ln_gamma_ratio, log_sum_exp, nelder_mead, FitError};
 
 /// One customer's purchase history as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -556,78 +556,10 @@ impl Prepared {
     }
 }
 
-/// ln Γ(q+a) − ln Γ(q) for q > 0, a ≥ 0. For q ≥ 10 by the difference of
-/// Stirling's series (Abramowitz & Stegun 6.1.40, to z⁻¹⁵),
-/// (q−½) ln(1 + a/q) + a ln(q+a) − a + S(q+a) − S(q), which stays accurate
-/// when q is large and a small beside it, where the plain difference of two
-/// ln Γ of order q ln q would lose every digit. (The Gamma-Gamma fit has the
-/// same helper.)
-fn ln_gamma_ratio(q: f64, a: f64) -> f64 {
-    if a == 0.0 {
-        return 0.0;
-    }
-    if q < 10.0 {
-        return ln_gamma(q + a) - ln_gamma(q);
-    }
-    let series = |z: f64| {
-        let inv2 = 1.0 / (z * z);
-        let coefficients = [
-            1.0 / 12.0,
-            -1.0 / 360.0,
-            1.0 / 1260.0,
-            -1.0 / 1680.0,
-            1.0 / 1188.0,
-            -691.0 / 360_360.0,
-            1.0 / 156.0,
-            -3617.0 / 122_400.0,
-        ];
-        coefficients.iter().rev().fold(0.0, |acc, c| acc * inv2 + c) / z
-    };
-    (q - 0.5) * (a / q).ln_1p() + a * (q + a).ln() - a + series(q + a) - series(q)
-}
-
-/// ψ(q+a) − ψ(q) for q > 0, a ≥ 0. For q ≥ 10 by the difference of the
-/// asymptotic series (as in [`digamma`]): ln(1 + a/q) + a/(2q(q+a)) minus the
-/// difference of the Bernoulli terms, accurate when a is small beside q.
-fn digamma_difference(q: f64, a: f64) -> f64 {
-    if a == 0.0 {
-        return 0.0;
-    }
-    if q < 10.0 {
-        return digamma(q + a) - digamma(q);
-    }
-    let series = |z: f64| {
-        let inv2 = 1.0 / (z * z);
-        inv2 * (1.0 / 12.0
-            - inv2
-                * (1.0 / 120.0
-                    - inv2 * (1.0 / 252.0 - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32760.0)))))
-    };
-    (a / q).ln_1p() + a / (2.0 * q * (q + a)) - (series(q + a) - series(q))
-}
-
-/// The digamma function ψ(x) = d ln Γ(x)/dx for x > 0: the recurrence
-/// ψ(x) = ψ(x+1) − 1/x up to x ≥ 10, then the asymptotic series
-/// ln x − 1/(2x) − Σ B₂ₖ/(2k x²ᵏ) to k = 6 (Abramowitz & Stegun 6.3.5 and
-/// 6.3.18); absolute error below 1e-14.
-pub(crate) fn digamma(mut x: f64) -> f64 {
-    let mut shift = 0.0;
-    while x < 10.0 {
-        shift -= 1.0 / x;
-        x += 1.0;
-    }
-    let inv2 = 1.0 / (x * x);
-    let series = inv2
-        * (1.0 / 12.0
-            - inv2
-                * (1.0 / 120.0
-                    - inv2 * (1.0 / 252.0 - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32760.0)))));
-    shift + x.ln() - 0.5 / x - series
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::digamma;
 
     /// The published CDNOW estimates (FHL section 5), time in weeks.
     const CDNOW: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };

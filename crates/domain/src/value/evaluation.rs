@@ -495,7 +495,7 @@ mod tests {
                 let d = start + Duration::days(t as i64);
                 purchases.push(buy(&d.to_string(), 1000 + (next() * 4000.0) as i64, ProductType::Nearby, "苏州"));
                 t += -gap * (1.0 - next()).ln();
-                alive = next() > 0.15;
+                alive = next() > 0.02;
             }
             customers.push(CustomerInput { customer_id: id, purchases, ..Default::default() });
         }

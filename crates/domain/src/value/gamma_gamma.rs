@@ -15,9 +15,8 @@
 //!
 //! [`Money`]: crate::money::Money
 
-use super::bgnbd::digamma;
 use super::bgnbd::{BgNbd, Summary};
-use super::{bfgs, ln_gamma, nelder_mead, FitError};
+use super::{bfgs, digamma, digamma_difference, ln_gamma, ln_gamma_ratio, nelder_mead, FitError};
 
 /// One customer's spend history: x repeat purchases with mean value mₓ.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -409,49 +408,6 @@ fn total_sums(totals: &[Total], v: f64, ln_v: f64) -> Sums {
         sums.purchases_rate_share += t.purchases * rate_share;
     }
     sums
-}
-
-/// ln Γ(q+a) − ln Γ(q) for q, a > 0. For q ≥ 10 by the difference of
-/// Stirling's series (Abramowitz & Stegun 6.1.40, to z⁻¹⁵),
-/// (q−½) ln(1 + a/q) + a ln(q+a) − a + S(q+a) − S(q), which stays accurate
-/// when q is large and a small beside it, where the plain difference of two
-/// ln Γ of order q ln q would lose every digit.
-fn ln_gamma_ratio(q: f64, a: f64) -> f64 {
-    if q < 10.0 {
-        return ln_gamma(q + a) - ln_gamma(q);
-    }
-    let series = |z: f64| {
-        let inv2 = 1.0 / (z * z);
-        let coefficients = [
-            1.0 / 12.0,
-            -1.0 / 360.0,
-            1.0 / 1260.0,
-            -1.0 / 1680.0,
-            1.0 / 1188.0,
-            -691.0 / 360_360.0,
-            1.0 / 156.0,
-            -3617.0 / 122_400.0,
-        ];
-        coefficients.iter().rev().fold(0.0, |acc, c| acc * inv2 + c) / z
-    };
-    (q - 0.5) * (a / q).ln_1p() + a * (q + a).ln() - a + series(q + a) - series(q)
-}
-
-/// ψ(q+a) − ψ(q) for q, a > 0. For q ≥ 10 by the difference of the
-/// asymptotic series (as in `digamma`): ln(1 + a/q) + a/(2q(q+a)) minus the
-/// difference of the Bernoulli terms, accurate when a is small beside q.
-fn digamma_difference(q: f64, a: f64) -> f64 {
-    if q < 10.0 {
-        return digamma(q + a) - digamma(q);
-    }
-    let series = |z: f64| {
-        let inv2 = 1.0 / (z * z);
-        inv2 * (1.0 / 12.0
-            - inv2
-                * (1.0 / 120.0
-                    - inv2 * (1.0 / 252.0 - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0 - inv2 * 691.0 / 32760.0)))))
-    };
-    (a / q).ln_1p() + a / (2.0 * q * (q + a)) - (series(q + a) - series(q))
 }
 
 #[cfg(test)]
