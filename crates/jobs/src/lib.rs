@@ -157,8 +157,10 @@ mod tests {
         assert_eq!((job.run)(store.clone()).await.unwrap(), "no evaluation due");
         assert!(store::value::latest_run(&store).await.unwrap().is_none());
         // Daily: the first tick evaluates, the next one the same day does not.
-        let mut s = domain::value::settings::ValueSettings::default();
-        s.schedule = domain::value::settings::Schedule::Daily;
+        let s = domain::value::settings::ValueSettings {
+            schedule: domain::value::settings::Schedule::Daily,
+            ..Default::default()
+        };
         let mut tx = store.begin().await.unwrap();
         store::value::save_settings(&mut tx, &store::Actor::system("test"), &s, 0).await.unwrap();
         tx.commit().await.unwrap();
