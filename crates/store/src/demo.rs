@@ -70,6 +70,33 @@ struct Ctx {
     seed: Seed,
     buyers: Vec<Buyer>,
     orders: usize,
+    /// Orders each buyer has placed so far.
+    placed: Vec<u32>,
+}
+
+impl Ctx {
+    /// Who places an order made on `day`. Customer bases are uneven, and the
+    /// value engine needs that to have something to say: a few regulars
+    /// travel often (picks lean towards the front of the list), one in three
+    /// of the others has travelled with us once, and one in five stopped
+    /// booking about ten months ago.
+    fn buyer_for(&mut self, day: NaiveDate) -> usize {
+        let n = self.buyers.len();
+        let mut b = 0;
+        for _ in 0..50 {
+            let u = self.seed.below(10_000) as f64 / 10_000.0;
+            b = ((u * u * n as f64) as usize).min(n - 1);
+            let lapsed = b % 5 == 4 && day > self.today - Duration::days(300);
+            let once = b % 3 == 2 && b >= 6 && self.placed[b] >= 1;
+            // Even the busiest regular books a few times a month at most.
+            let busy = self.placed[b] >= 36;
+            if !lapsed && !once && !busy {
+                break;
+            }
+        }
+        self.placed[b] += 1;
+        b
+    }
 }
 
 /// Loads the year of business (inside the demo's transaction).
@@ -82,7 +109,8 @@ pub async fn fill_business(tx: &mut Tx, today: NaiveDate) -> crate::Result<()> {
     if buyers.len() < 5 {
         return Ok(());
     }
-    let mut ctx = Ctx { today, seed: Seed(2026), buyers, orders: 0 };
+    let placed = vec![0; buyers.len()];
+    let mut ctx = Ctx { today, seed: Seed(2026), buyers, orders: 0, placed };
     let mut products = Vec::new();
     for (code, name, kind, country, region, city, days, adult, child, cost) in PRODUCTS {
         let id: i64 = sqlx::query_scalar(
@@ -126,7 +154,7 @@ pub async fn fill_business(tx: &mut Tx, today: NaiveDate) -> crate::Result<()> {
     // Direct business: custom trips, tickets and hotel stays.
     for n in 0..36 {
         let date = today - Duration::days(5 + (n * 10) as i64);
-        let b = ctx.seed.below(ctx.buyers.len() as u64) as usize;
+        let b = ctx.buyer_for(date);
         match n % 3 {
             0 => {
                 let amount = 1_200_000 + (ctx.seed.below(60) as i64) * 50_000;
@@ -250,7 +278,7 @@ async fn departure(
         if ordered > today {
             break;
         }
-        let b = ctx.seed.below(ctx.buyers.len() as u64) as usize;
+        let b = ctx.buyer_for(ordered);
         let children = if party > 2 { party - 2 } else { 0 };
         let adults = party - children;
         let amount = adults * adult + children * child;

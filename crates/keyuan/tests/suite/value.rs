@@ -14,6 +14,7 @@ pub fn stories() -> Vec<Story> {
         story("evaluate_grades_forecasts_and_exports_the_contract_columns", evaluate_and_export),
         story("runs_pins_alerts_call_list_and_settings_over_the_api_within_scope", api_in_scope),
         story("value_pages_draw_charts_and_the_customer_card_explains_in_both_languages", value_pages),
+        story("demo_data_comes_evaluated_with_grades_alerts_and_call_lists", demo_evaluated),
     ]
 }
 
@@ -554,5 +555,41 @@ async fn value_pages(app: TestApp) -> Result<()> {
     ensure!(cfg.abc.a.get() == 6000 && version == 1 && cfg.schedule.code() == "weekly", "{cfg:?}");
     let (s, _) = zh.get("/settings/value").await?;
     ensure!(s == StatusCode::FORBIDDEN, "managers do not edit settings: {s}");
+    Ok(())
+}
+
+async fn demo_evaluated(app: TestApp) -> Result<()> {
+    keyuan::demo::fill(&app.store).await?.context("demo loaded")?;
+    let admin = app.api_as("admin", keyuan::demo::DEMO_PASSWORD).await?;
+    let (_, runs) = admin.get("/api/v1/value/runs").await?;
+    let runs = runs["items"].as_array().context("runs")?.clone();
+    ensure!(runs.len() == 2, "two evaluations a quarter apart: {runs:?}");
+    let latest = &runs[0]["summary"];
+    let grade = |g: &str| latest["grades"][g].as_i64().unwrap_or(0);
+    ensure!(["A", "B", "C", "D"].iter().all(|g| grade(g) > 0), "every grade in use: {latest}");
+    ensure!(grade("A") < grade("D"), "few customers bring half the revenue: {latest}");
+    let stages = &latest["stages"];
+    ensure!(stages["potential"].as_i64() > Some(0) && stages["churned"].as_i64() > Some(0), "{stages}");
+    ensure!(latest["model"]["bgnbd"]["r"].is_number() && latest["model"]["gamma_gamma"]["p"].is_number(), "{latest}");
+    let (_, alerts) = admin.get("/api/v1/value/alerts?limit=200").await?;
+    let alerts = alerts["items"].as_array().context("alerts")?.clone();
+    ensure!(!alerts.is_empty() && alerts.iter().all(|a| !a["message"].as_str().unwrap_or("").is_empty()), "{alerts:?}");
+    // Each salesperson has people to call, all their own.
+    let lina = app.api_as("lina", keyuan::demo::DEMO_PASSWORD).await?;
+    let (_, calls) = lina.get("/api/v1/value/call-list").await?;
+    let calls = calls["items"].as_array().context("calls")?.clone();
+    ensure!(!calls.is_empty(), "lina has customers to call");
+    ensure!(calls.iter().all(|c| c["owner_name"] == "李娜"), "{calls:?}");
+    ensure!(calls.iter().any(|c| c["likely_direction"].is_string()), "with a likely direction: {calls:?}");
+    let mut page = app.browser("lina", keyuan::demo::DEMO_PASSWORD).await?;
+    let (s, html) = page.get("/value/call-list").await?;
+    ensure!(s == StatusCode::OK && html.contains("id=\"call-list\""), "{s}");
+    // A manager filters by salesperson or team; the form's "all" sends empty values.
+    let mut boss = app.browser("admin", keyuan::demo::DEMO_PASSWORD).await?;
+    let (s, html) = boss.get("/value/call-list?owner_id=&team_id=&days=30").await?;
+    ensure!(s == StatusCode::OK && html.contains("李娜") && html.contains("name=\"team_id\""), "{s}");
+    let (s, html) = page.get("/value").await?;
+    ensure!(s == StatusCode::OK && html.contains("id=\"grade-chart\""), "{s}");
+    ensure!(!html.contains("id=\"run-form\""), "salespeople do not run evaluations");
     Ok(())
 }

@@ -397,7 +397,9 @@ pub(crate) struct AlertQuery {
     pub status: Option<String>,
     /// `grade_drop`, `value_decline`, `churn_risk`, `overdue`.
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
     pub owner_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_id")]
     pub customer_id: Option<i64>,
     pub limit: Option<i64>,
     pub before: Option<String>,
@@ -545,8 +547,10 @@ struct CallList {
 #[into_params(parameter_in = Query)]
 pub(crate) struct CallQuery {
     /// Only this salesperson's customers.
+    #[serde(default, deserialize_with = "opt_id")]
     pub owner_id: Option<i64>,
     /// Only this team's customers.
+    #[serde(default, deserialize_with = "opt_id")]
     pub team_id: Option<i64>,
     /// Days ahead (1–90, default 30).
     pub days: Option<i64>,
@@ -588,6 +592,16 @@ async fn api_call_list(
     }))
 }
 
+/// An optional id from a query string, where a form's "all" choice sends
+/// an empty value.
+fn opt_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| serde::de::Error::custom(format!("{t:?} is not an id"))),
+    }
+}
+
 /// Interface texts: (key, 中文, English).
 pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("nav.value", "客户价值", "Customer value"),
@@ -623,6 +637,8 @@ pub(crate) static TEXTS: &[(&str, &str, &str)] = &[
     ("value.treatment", "策略", "Treatment"),
     ("value.owner", "负责人", "Owner"),
     ("value.all_owners", "全部负责人", "All owners"),
+    ("value.team", "团队", "Team"),
+    ("value.all_teams", "全部团队", "All teams"),
     ("value.p_alive", "仍活跃概率", "P(alive)"),
     ("value.expected_90d", "90 天内预计出行", "Expected trips, 90 days"),
     ("value.next_window", "下次出行窗口", "Next purchase window"),

@@ -295,6 +295,7 @@ struct CallListPage {
     as_of: Option<String>,
     hint: String,
     owners: Vec<Opt>,
+    teams: Vec<Opt>,
     can_choose_owner: bool,
     days: i64,
     lines: Vec<CallLine>,
@@ -316,9 +317,17 @@ async fn call_list_page(
     let can_choose_owner = vis.scope != Scope::Own;
     let current = q.owner_id.map(|o| o.to_string()).unwrap_or_default();
     let mut owners = vec![Opt::new("", lang.t("value.all_owners"), &current)];
+    let team_now = q.team_id.map(|t| t.to_string()).unwrap_or_default();
+    let mut teams = vec![Opt::new("", lang.t("value.all_teams"), &team_now)];
     if can_choose_owner {
         for u in store::users::all_active(&state.store).await? {
             owners.push(Opt::new(u.id.0, u.display_name, &current));
+        }
+        // Within the caller's reach (the list itself is scoped anyway).
+        for t in store::teams::list(&state.store).await? {
+            if vis.scope == Scope::All || vis.teams.contains(&t.id) {
+                teams.push(Opt::new(t.id.0, t.name, &team_now));
+            }
         }
     }
     let key = if zh(lang) { "zh" } else { "en" };
@@ -357,6 +366,7 @@ async fn call_list_page(
         shell: Shell::new(&state, req.principal.clone(), lang, "nav.value").await,
         as_of: run.map(|r| r.as_of.to_string()),
         owners,
+        teams,
         can_choose_owner,
         days: f.days,
         lines,
