@@ -875,9 +875,9 @@ fn explain(v: &CustomerValue, s: &ValueSettings, lang: Lang) -> Vec<String> {
     if let Some(q) = v.quadrant.as_deref().and_then(Quadrant::from_code) {
         let loyalty = v.loyalty.map(percent).unwrap_or_default();
         out.push(if z {
-            format!("销售量 × 忠诚度：{}（忠诚度 {loyalty}）——{}", q.label_zh(), q.treatment_zh())
+            format!("销售量 × 忠诚度：{}（忠诚度 {loyalty}）", q.treatment_zh())
         } else {
-            format!("Volume × loyalty: {} (loyalty {loyalty}) — {}", q.label_en(), q.treatment_en())
+            format!("Volume × loyalty: {} (loyalty {loyalty})", q.treatment_en())
         });
     }
     out.push(if z {
