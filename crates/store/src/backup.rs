@@ -35,6 +35,7 @@ const SKIP_ON_RESTORE: &[&str] = &["schema_migrations", "sessions"];
 enum ColType {
     Int,
     Text,
+    Real,
     Blob,
 }
 
@@ -65,6 +66,7 @@ async fn tables_of(conn: &mut AnyConnection) -> Result<Vec<Table>> {
             let ty: String = r.try_get(1)?;
             let ty = match ty.to_uppercase().as_str() {
                 t if t.contains("INT") => ColType::Int,
+                "REAL" => ColType::Real,
                 "BLOB" => ColType::Blob,
                 _ => ColType::Text,
             };
@@ -78,6 +80,7 @@ async fn tables_of(conn: &mut AnyConnection) -> Result<Vec<Table>> {
 enum Val {
     Int(Option<i64>),
     Text(Option<String>),
+    Real(Option<f64>),
     Blob(Option<Vec<u8>>),
 }
 
@@ -92,6 +95,7 @@ async fn read_rows<'e, E: Executor<'e, Database = Any>>(ex: E, t: &Table) -> Res
             vals.push(match ty {
                 ColType::Int => Val::Int(r.try_get(i)?),
                 ColType::Text => Val::Text(r.try_get(i)?),
+                ColType::Real => Val::Real(r.try_get(i)?),
                 ColType::Blob => Val::Blob(r.try_get(i)?),
             });
         }
@@ -127,6 +131,10 @@ async fn write_rows(conn: &mut AnyConnection, t: &Table, rows: &[Vec<Val>]) -> R
                 q = match v {
                     Val::Int(x) => q.bind(*x),
                     Val::Text(x) => q.bind(x.as_deref()),
+                    // A NULL f32 is what sqlx's Any driver sends to
+                    // PostgreSQL as float8 (see `sql::Value::NullReal`).
+                    Val::Real(Some(x)) => q.bind(*x),
+                    Val::Real(None) => q.bind(None::<f32>),
                     Val::Blob(x) => q.bind(x.as_deref()),
                 };
             }

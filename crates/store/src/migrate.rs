@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_value.sql"),
         postgres: include_str!("../migrations/postgres/0005_value.sql"),
     },
+    Migration {
+        version: 6,
+        name: "deferrable_keys",
+        sqlite: include_str!("../migrations/sqlite/0006_deferrable_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0006_deferrable_keys.sql"),
+    },
 ];
 
 /// The names of every migration this build knows, in order (`0001_platform` …).

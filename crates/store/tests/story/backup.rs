@@ -54,6 +54,30 @@ async fn fill(store: &Store) -> Result<()> {
     logins::record(store, "wangfang", Some(wang.id), Some("10.0.0.1"), None, false, "bad_password").await?;
     logins::record(store, "wangfang", Some(wang.id), Some("10.0.0.1"), None, true, "ok").await?;
     jobs::claim(store, "nightly-evaluation", "server-a", HOUR_MS, HOUR_MS).await?;
+
+    // Customers with orders and an evaluation: snapshots hold doubles
+    // (P(alive), expectations), some of them NULL.
+    let mut tx = store.begin().await?;
+    for (n, days) in [(1, &["2024-01-05", "2024-06-01", "2025-01-10"][..]), (2, &["2024-03-01"][..]), (3, &[][..])] {
+        let d = store::customers::Draft::new("individual", &format!("客户{n}"), wang.id);
+        let c = store::customers::create(&mut tx, store, &by, &d, Some(&format!("B00{n}"))).await?;
+        for (k, day) in days.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO orders (order_no, customer_id, product_type, order_date, amount, status, owner_id, \
+                 created_at, updated_at) VALUES ($1, $2, 'nearby', $3, $4, 'completed', $5, 0, 0)",
+            )
+            .bind(format!("D{n}-{k}"))
+            .bind(c.id.0)
+            .bind(*day)
+            .bind(100_000 + 10_000 * k as i64)
+            .bind(wang.id.0)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    let as_of = NaiveDate::from_ymd_opt(2025, 6, 30).context("date")?;
+    store::value::evaluate(store, &by, as_of, store::value::Trigger::Cli, &|_: &str| {}).await?;
     Ok(())
 }
 
@@ -96,7 +120,30 @@ async fn snapshot(store: &Store) -> Result<Value> {
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .transpose()?;
+    let values: Vec<Value> = sqlx::query(
+        "SELECT customer_id, grade, loyalty, p_alive, expected_90d, clv FROM customer_values ORDER BY customer_id",
+    )
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(json!([
+            r.try_get::<i64, _>(0)?,
+            r.try_get::<String, _>(1)?,
+            r.try_get::<Option<f64>, _>(2)?,
+            r.try_get::<Option<f64>, _>(3)?,
+            r.try_get::<Option<f64>, _>(4)?,
+            r.try_get::<Option<i64>, _>(5)?
+        ]))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    ensure!(values.len() == 3, "three customers evaluated: {values:?}");
+    ensure!(
+        values.iter().any(|v| v[3].is_f64()) && values.iter().any(|v| v[3].is_null()),
+        "doubles and NULLs: {values:?}"
+    );
     Ok(json!({
+        "values": values,
         "users": users.items,
         "password_hashes": sqlx::query_scalar::<_, String>("SELECT password_hash FROM users ORDER BY id").fetch_all(store.pool()).await?,
         "teams": teams::list(store).await?,

@@ -415,6 +415,7 @@ pub async fn concurrent_write_transactions_all_succeed(s: Scratch) -> Result<()>
 enum ColumnKind {
     Integer,
     Text,
+    Real,
 }
 
 fn column_kind(declared: &str) -> Result<ColumnKind> {
@@ -423,8 +424,11 @@ fn column_kind(declared: &str) -> Result<ColumnKind> {
         Ok(ColumnKind::Integer)
     } else if t == "text" || t.contains("char") {
         Ok(ColumnKind::Text)
+    } else if t == "real" || t == "double precision" {
+        // Model outputs only (probabilities, expectations); never money.
+        Ok(ColumnKind::Real)
     } else {
-        anyhow::bail!("unexpected column type {declared:?} (the portable schema uses integers and text)")
+        anyhow::bail!("unexpected column type {declared:?} (the portable schema uses integers, text and doubles)")
     }
 }
 
