@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn the_pareto_curve_runs_corner_to_corner() {
         let svg = pareto(&[(0.0, 0.0), (0.2, 0.8), (1.0, 1.0)], &[("A 50%".into(), 0.5)], "Pareto");
-        assert!(svg.contains(r#"points="36.0,224.0 105.6,67.2 384.0,36.0""#), "{svg}");
+        assert!(svg.contains(r#"points="36.0,224.0 105.6,73.6 384.0,36.0""#), "{svg}");
         assert!(svg.contains("A 50%"));
     }
 
