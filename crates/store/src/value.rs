@@ -228,7 +228,7 @@ pub async fn evaluate(
     let run_id = insert_run(&mut tx, actor, as_of, trigger, &settings, started).await?;
     write_snapshot(&mut tx, store.backend(), run_id, &evaluation).await?;
     let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id, loaded.previous_run).await?;
-    let alerts = raise_alerts(&mut tx, run_id, &evaluation, &loaded.owners).await?;
+    let alerts = raise_alerts(&mut tx, store.backend(), run_id, &evaluation, &loaded.owners).await?;
     lap("write_ms", &mut t);
     let summary = summary_json(&evaluation, &inputs, as_of, alerts, changes, timings, loaded.orders);
     let buyers = evaluation.results.iter().filter(|r| r.occasions > 0).count() as i64;
@@ -393,52 +393,105 @@ const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quad
      p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
 const SNAPSHOT_WIDTH: usize = 26;
 
+/// The text of a multi-row `INSERT INTO table (columns) VALUES (…), (…)` of
+/// `rows` rows of `width` values. SQLite gets anonymous `?` placeholders:
+/// binding numbered ones makes sqlx look each one's name up, which SQLite
+/// answers by walking the list of names, so a statement of n placeholders
+/// cost O(n²) to bind (a million snapshot rows took minutes). PostgreSQL
+/// needs `$N`.
+fn multi_row_insert(backend: Backend, table_and_columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(table_and_columns.len() + rows * width * 6 + 32);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table_and_columns);
+    sql.push_str(" VALUES ");
+    let mut n = 0usize;
+    for k in 0..rows {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// A NULL double: sqlx 0.8.6's Any driver sends a NULL f64 to PostgreSQL as
+/// float4 and a NULL f32 as float8 (see `Sql::query`), so a NULL double is
+/// bound as an f32.
+fn bind_real<'q>(q: AnyQuery<'q>, v: Option<f64>) -> AnyQuery<'q> {
+    match v {
+        Some(v) => q.bind(v),
+        None => q.bind(None::<f32>),
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluation) -> Result<()> {
     // As many rows per statement as the engines' bind limits allow.
     let per_statement = match backend {
         Backend::Sqlite => 32_000 / SNAPSHOT_WIDTH,
         Backend::Postgres => 65_000 / SNAPSHOT_WIDTH,
     };
+    let table = format!("customer_values ({SNAPSHOT_COLUMNS})");
+    let full = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, per_statement);
     for chunk in e.results.chunks(per_statement) {
-        let mut sql = Sql::new(&format!("INSERT INTO customer_values ({SNAPSHOT_COLUMNS}) VALUES "));
-        for (k, r) in chunk.iter().enumerate() {
-            if k > 0 {
-                sql.push(", ");
-            }
+        let partial;
+        let text = if chunk.len() == per_statement {
+            &full
+        } else {
+            partial = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, chunk.len());
+            &partial
+        };
+        let mut q = sqlx::query(text);
+        for r in chunk {
             let (rfm, segment) = match r.rfm {
                 Some((s, seg)) => (Some(s), Some(seg.code())),
                 None => (None, None),
             };
-            sql.push("(").bind(run_id);
-            sql.push(", ").bind(r.customer_id);
-            sql.push(", ").bind(grade_text(r.grade));
-            sql.push(", ").bind(grade_text(r.computed_grade));
-            sql.push(", ").bind(r.quadrant.as_ref().map(|q| q.quadrant.code()));
-            sql.push(", ").bind(r.stage.code());
-            sql.push(", ").bind(segment);
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.r)));
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.f)));
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.m)));
-            sql.push(", ").bind(i64::from(r.frequency));
-            sql.push(", ").bind(i64::from(r.recency_days));
-            sql.push(", ").bind(i64::from(r.t_days));
-            sql.push(", ").bind(i64::from(r.occasions));
-            sql.push(", ").bind(r.last_purchase.map(|d| d.to_string()));
-            sql.push(", ").bind(r.monetary.0);
-            sql.push(", ").bind(r.window_revenue.0);
-            sql.push(", ").bind(r.quadrant.as_ref().map(|q| q.loyalty));
-            sql.push(", ").bind(r.p_alive);
-            sql.push(", ").bind(r.expected.map(|x| x[1]));
-            sql.push(", ").bind(r.expected.map(|x| x[2]));
-            sql.push(", ").bind(r.next_window.map(|w| w.0.to_string()));
-            sql.push(", ").bind(r.next_window.and_then(|w| w.1).map(|d| d.to_string()));
-            sql.push(", ").bind(r.direction.as_ref().map(|d| d.short_code()));
-            sql.push(", ")
-                .bind(r.direction.as_ref().map(|d| serde_json::to_string(&reason_json(d)).unwrap_or_default()));
-            sql.push(", ").bind(r.clv.map(|m| m.0));
-            sql.push(")");
+            q = q
+                .bind(run_id)
+                .bind(r.customer_id)
+                .bind(grade_text(r.grade))
+                .bind(grade_text(r.computed_grade))
+                .bind(r.quadrant.as_ref().map(|q| q.quadrant.code()))
+                .bind(r.stage.code())
+                .bind(segment)
+                .bind(rfm.map(|s| i64::from(s.r)))
+                .bind(rfm.map(|s| i64::from(s.f)))
+                .bind(rfm.map(|s| i64::from(s.m)))
+                .bind(i64::from(r.frequency))
+                .bind(i64::from(r.recency_days))
+                .bind(i64::from(r.t_days))
+                .bind(i64::from(r.occasions))
+                .bind(r.last_purchase.map(|d| d.to_string()))
+                .bind(r.monetary.0)
+                .bind(r.window_revenue.0);
+            q = bind_real(q, r.quadrant.as_ref().map(|q| q.loyalty));
+            q = bind_real(q, r.p_alive);
+            q = bind_real(q, r.expected.map(|x| x[1]));
+            q = bind_real(q, r.expected.map(|x| x[2]));
+            q = q
+                .bind(r.next_window.map(|w| w.0.to_string()))
+                .bind(r.next_window.and_then(|w| w.1).map(|d| d.to_string()))
+                .bind(r.direction.as_ref().map(|d| d.short_code()))
+                .bind(r.direction.as_ref().map(|d| serde_json::to_string(&reason_json(d)).unwrap_or_default()))
+                .bind(r.clv.map(|m| m.0));
         }
-        sql.query().execute(&mut ***tx).await?;
+        q.execute(&mut ***tx).await?;
     }
     Ok(())
 }
@@ -487,6 +540,7 @@ async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64, _pr
 /// is not raised again: the open task still stands.
 async fn raise_alerts(
     tx: &mut Tx,
+    backend: Backend,
     run_id: i64,
     e: &Evaluation,
     owners: &HashMap<i64, (i64, Option<i64>)>,
@@ -508,26 +562,24 @@ async fn raise_alerts(
             rows.push((r.customer_id, owner, team, kind, alert_detail(a).to_string()));
         }
     }
-    for chunk in rows.chunks(2000) {
-        let mut sql = Sql::new(
-            "INSERT INTO value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, \
-             updated_at) VALUES ",
-        );
-        for (k, (customer, owner, team, kind, detail)) in chunk.iter().enumerate() {
-            if k > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(run_id);
-            sql.push(", ").bind(*customer);
-            sql.push(", ").bind(*owner);
-            sql.push(", ").bind(*team);
-            sql.push(", ").bind(*kind);
-            sql.push(", ").bind(detail.clone());
-            sql.push(", 'open', ").bind(now);
-            sql.push(", ").bind(now);
-            sql.push(")");
+    const ALERT_TABLE: &str =
+        "value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, updated_at)";
+    const PER_STATEMENT: usize = 2000;
+    let full = multi_row_insert(backend, ALERT_TABLE, 9, PER_STATEMENT);
+    for chunk in rows.chunks(PER_STATEMENT) {
+        let partial;
+        let text = if chunk.len() == PER_STATEMENT {
+            &full
+        } else {
+            partial = multi_row_insert(backend, ALERT_TABLE, 9, chunk.len());
+            &partial
+        };
+        let mut q = sqlx::query(text);
+        for (customer, owner, team, kind, detail) in chunk {
+            q = q.bind(run_id).bind(*customer).bind(*owner).bind(*team).bind(*kind).bind(detail.as_str());
+            q = q.bind("open").bind(now).bind(now);
         }
-        sql.query().execute(&mut ***tx).await?;
+        q.execute(&mut ***tx).await?;
         raised += chunk.len();
     }
     Ok(raised)
