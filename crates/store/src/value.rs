@@ -1321,7 +1321,7 @@ mod tests {
 
     #[test]
     fn order_histories_are_read_back_whole() {
-        let text = "10:2024-01-10123450,6:nearby6:杭州 19:2024-02-01T08:00:000,15:international0:";
+        let text = "10:2024-01-10123450,6:nearby7:杭州 19:2024-02-01T08:00:000,13:international0:";
         let mut seen = Vec::new();
         let parsed =
             parse_history(text, |d, a, p, dest| seen.push((d.to_string(), a, p.to_string(), dest.to_string())));
