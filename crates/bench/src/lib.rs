@@ -13,3 +13,4 @@ pub mod search;
 pub mod stats;
 pub mod synth;
 pub mod tools;
+pub mod value;

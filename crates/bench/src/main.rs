@@ -48,6 +48,8 @@ enum Command {
     Search(bench::search::SearchArgs),
     /// Time the BG/NBD fit on simulated customers against Python's lifetimes.
     Bgnbd(bench::bgnbd::BgnbdArgs),
+    /// Time a full value evaluation run (`keyuan evaluate`) against DuckDB's RFM and ABC.
+    Value(bench::value::ValueArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Import(args) => bench::import::run(&args),
         Command::Search(args) => bench::search::run(&args),
         Command::Bgnbd(args) => bench::bgnbd::run(&args),
+        Command::Value(args) => bench::value::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -228,7 +228,7 @@ pub async fn evaluate(
     let run_id = insert_run(&mut tx, actor, as_of, trigger, &settings, started).await?;
     write_snapshot(&mut tx, store.backend(), run_id, &evaluation).await?;
     let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id, loaded.previous_run).await?;
-    let alerts = raise_alerts(&mut tx, run_id, &evaluation, &loaded.owners).await?;
+    let alerts = raise_alerts(&mut tx, store.backend(), run_id, &evaluation, &loaded.owners).await?;
     lap("write_ms", &mut t);
     let summary = summary_json(&evaluation, &inputs, as_of, alerts, changes, timings, loaded.orders);
     let buyers = evaluation.results.iter().filter(|r| r.occasions > 0).count() as i64;
@@ -293,33 +293,43 @@ async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
     }
     drop(rows);
 
+    // Each customer's orders come as one row with the orders concatenated
+    // (see `history_sql`): 5,000,000 orders as rows of five values cost
+    // several times more in the driver than reading them.
     let mut places: HashMap<String, Arc<str>> = HashMap::new();
-    let orders = sqlx::query(
-        "SELECT customer_id, order_date, amount, product_type, destination FROM orders \
-         WHERE status NOT IN ('cancelled', 'refunded') AND order_date <= $1 ORDER BY customer_id, order_date, id",
-    )
-    .bind(as_of.to_string())
-    .fetch_all(pool)
-    .await?;
-    let count = orders.len() as i64;
-    for r in &orders {
-        let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else { continue };
-        let day: String = r.try_get(1)?;
-        let Ok(day) = day.get(..10).unwrap_or(&day).parse::<NaiveDate>() else { continue };
-        let product_type: String = r.try_get(3)?;
-        let destination: Option<String> = r.try_get(4)?;
-        let destination = destination
-            .map(|d| d.trim().to_string())
-            .filter(|d| !d.is_empty())
-            .map(|d| places.entry(d).or_insert_with_key(|k| Arc::from(k.as_str())).clone());
-        inputs[i].purchases.push(Purchase {
-            day,
-            amount: Money(r.try_get(2)?),
-            product_type: ProductType::from_code(&product_type).unwrap_or(ProductType::Custom),
-            destination,
-        });
+    let mut count = 0i64;
+    let mut after = i64::MIN;
+    let history = history_sql(store.backend());
+    loop {
+        let page = sqlx::query(&history).bind(as_of.to_string()).bind(after).fetch_all(pool).await?;
+        for r in &page {
+            let id: i64 = r.try_get(0)?;
+            after = id;
+            count += r.try_get::<i64, _>(1)?;
+            let Some(&i) = index.get(&id) else { continue };
+            let text: &str = r.try_get(2)?;
+            let purchases = &mut inputs[i].purchases;
+            let parsed = parse_history(text, |day, amount, product_type, destination| {
+                let Ok(day) = day.get(..10).unwrap_or(day).parse::<NaiveDate>() else { return };
+                let destination = Some(destination.trim()).filter(|d| !d.is_empty()).map(|d| match places.get(d) {
+                    Some(p) => p.clone(),
+                    None => places.entry(d.to_string()).or_insert_with_key(|k| Arc::from(k.as_str())).clone(),
+                });
+                purchases.push(Purchase {
+                    day,
+                    amount: Money(amount),
+                    product_type: ProductType::from_code(product_type).unwrap_or(ProductType::Custom),
+                    destination,
+                });
+            });
+            if parsed.is_none() {
+                return Err(StoreError::Migration(format!("unreadable order history of customer {id}")));
+            }
+        }
+        if page.len() < HISTORY_PAGE {
+            break;
+        }
     }
-    drop(orders);
 
     for (id,) in
         sqlx::query_as::<_, (i64,)>("SELECT DISTINCT customer_id FROM opportunities WHERE stage NOT IN ('won', 'lost')")
@@ -364,6 +374,50 @@ async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
     Ok(Loaded { inputs, owners, previous_run, orders: count })
 }
 
+/// Customers per page of [`history_sql`].
+const HISTORY_PAGE: usize = 20_000;
+
+/// The orders that count (neither cancelled nor refunded, up to the as-of
+/// date `$1`) of the next [`HISTORY_PAGE`] customers after id `$2`, one row
+/// per customer: id, number of orders, and the orders by date and id as one
+/// text of `len:order_date` `amount,` `len:product_type` `len:destination`
+/// each (lengths in bytes, so no value can be mistaken for a separator).
+fn history_sql(backend: Backend) -> String {
+    let order = "octet_length(order_date) || ':' || order_date || amount || ',' || octet_length(product_type) || ':' \
+                 || product_type || octet_length(COALESCE(destination, '')) || ':' || COALESCE(destination, '')";
+    let concat = match backend {
+        Backend::Sqlite => format!("group_concat({order}, '' ORDER BY order_date, id)"),
+        Backend::Postgres => format!("string_agg({order}, '' ORDER BY order_date, id)"),
+    };
+    format!(
+        "SELECT customer_id, COUNT(*), {concat} FROM orders \
+         WHERE status NOT IN ('cancelled', 'refunded') AND order_date <= $1 AND customer_id > $2 \
+         GROUP BY customer_id ORDER BY customer_id LIMIT {HISTORY_PAGE}"
+    )
+}
+
+/// Reads the text of [`history_sql`], calling `each(order_date, amount,
+/// product_type, destination)` per order; `None` if the text is malformed.
+fn parse_history(mut text: &str, mut each: impl FnMut(&str, i64, &str, &str)) -> Option<()> {
+    fn field<'t>(text: &mut &'t str) -> Option<&'t str> {
+        let (len, rest) = text.split_once(':')?;
+        let len: usize = len.parse().ok()?;
+        let value = rest.get(..len)?;
+        *text = &rest[len..];
+        Some(value)
+    }
+    while !text.is_empty() {
+        let day = field(&mut text)?;
+        let (amount, rest) = text.split_once(',')?;
+        text = rest;
+        let amount: i64 = amount.parse().ok()?;
+        let product_type = field(&mut text)?;
+        let destination = field(&mut text)?;
+        each(day, amount, product_type, destination);
+    }
+    Some(())
+}
+
 async fn insert_run(
     tx: &mut Tx,
     actor: &Actor,
@@ -393,52 +447,105 @@ const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quad
      p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
 const SNAPSHOT_WIDTH: usize = 26;
 
+/// The text of a multi-row `INSERT INTO table (columns) VALUES (…), (…)` of
+/// `rows` rows of `width` values. SQLite gets anonymous `?` placeholders:
+/// binding numbered ones makes sqlx look each one's name up, which SQLite
+/// answers by walking the list of names, so a statement of n placeholders
+/// cost O(n²) to bind (a million snapshot rows took minutes). PostgreSQL
+/// needs `$N`.
+fn multi_row_insert(backend: Backend, table_and_columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(table_and_columns.len() + rows * width * 6 + 32);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table_and_columns);
+    sql.push_str(" VALUES ");
+    let mut n = 0usize;
+    for k in 0..rows {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// A NULL double: sqlx 0.8.6's Any driver sends a NULL f64 to PostgreSQL as
+/// float4 and a NULL f32 as float8 (see `Sql::query`), so a NULL double is
+/// bound as an f32.
+fn bind_real<'q>(q: AnyQuery<'q>, v: Option<f64>) -> AnyQuery<'q> {
+    match v {
+        Some(v) => q.bind(v),
+        None => q.bind(None::<f32>),
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluation) -> Result<()> {
     // As many rows per statement as the engines' bind limits allow.
     let per_statement = match backend {
         Backend::Sqlite => 32_000 / SNAPSHOT_WIDTH,
         Backend::Postgres => 65_000 / SNAPSHOT_WIDTH,
     };
+    let table = format!("customer_values ({SNAPSHOT_COLUMNS})");
+    let full = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, per_statement);
     for chunk in e.results.chunks(per_statement) {
-        let mut sql = Sql::new(&format!("INSERT INTO customer_values ({SNAPSHOT_COLUMNS}) VALUES "));
-        for (k, r) in chunk.iter().enumerate() {
-            if k > 0 {
-                sql.push(", ");
-            }
+        let partial;
+        let text = if chunk.len() == per_statement {
+            &full
+        } else {
+            partial = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, chunk.len());
+            &partial
+        };
+        let mut q = sqlx::query(text);
+        for r in chunk {
             let (rfm, segment) = match r.rfm {
                 Some((s, seg)) => (Some(s), Some(seg.code())),
                 None => (None, None),
             };
-            sql.push("(").bind(run_id);
-            sql.push(", ").bind(r.customer_id);
-            sql.push(", ").bind(grade_text(r.grade));
-            sql.push(", ").bind(grade_text(r.computed_grade));
-            sql.push(", ").bind(r.quadrant.as_ref().map(|q| q.quadrant.code()));
-            sql.push(", ").bind(r.stage.code());
-            sql.push(", ").bind(segment);
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.r)));
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.f)));
-            sql.push(", ").bind(rfm.map(|s| i64::from(s.m)));
-            sql.push(", ").bind(i64::from(r.frequency));
-            sql.push(", ").bind(i64::from(r.recency_days));
-            sql.push(", ").bind(i64::from(r.t_days));
-            sql.push(", ").bind(i64::from(r.occasions));
-            sql.push(", ").bind(r.last_purchase.map(|d| d.to_string()));
-            sql.push(", ").bind(r.monetary.0);
-            sql.push(", ").bind(r.window_revenue.0);
-            sql.push(", ").bind(r.quadrant.as_ref().map(|q| q.loyalty));
-            sql.push(", ").bind(r.p_alive);
-            sql.push(", ").bind(r.expected.map(|x| x[1]));
-            sql.push(", ").bind(r.expected.map(|x| x[2]));
-            sql.push(", ").bind(r.next_window.map(|w| w.0.to_string()));
-            sql.push(", ").bind(r.next_window.and_then(|w| w.1).map(|d| d.to_string()));
-            sql.push(", ").bind(r.direction.as_ref().map(|d| d.short_code()));
-            sql.push(", ")
-                .bind(r.direction.as_ref().map(|d| serde_json::to_string(&reason_json(d)).unwrap_or_default()));
-            sql.push(", ").bind(r.clv.map(|m| m.0));
-            sql.push(")");
+            q = q
+                .bind(run_id)
+                .bind(r.customer_id)
+                .bind(grade_text(r.grade))
+                .bind(grade_text(r.computed_grade))
+                .bind(r.quadrant.as_ref().map(|q| q.quadrant.code()))
+                .bind(r.stage.code())
+                .bind(segment)
+                .bind(rfm.map(|s| i64::from(s.r)))
+                .bind(rfm.map(|s| i64::from(s.f)))
+                .bind(rfm.map(|s| i64::from(s.m)))
+                .bind(i64::from(r.frequency))
+                .bind(i64::from(r.recency_days))
+                .bind(i64::from(r.t_days))
+                .bind(i64::from(r.occasions))
+                .bind(r.last_purchase.map(|d| d.to_string()))
+                .bind(r.monetary.0)
+                .bind(r.window_revenue.0);
+            q = bind_real(q, r.quadrant.as_ref().map(|q| q.loyalty));
+            q = bind_real(q, r.p_alive);
+            q = bind_real(q, r.expected.map(|x| x[1]));
+            q = bind_real(q, r.expected.map(|x| x[2]));
+            q = q
+                .bind(r.next_window.map(|w| w.0.to_string()))
+                .bind(r.next_window.and_then(|w| w.1).map(|d| d.to_string()))
+                .bind(r.direction.as_ref().map(|d| d.short_code()))
+                .bind(r.direction.as_ref().map(|d| serde_json::to_string(&reason_json(d)).unwrap_or_default()))
+                .bind(r.clv.map(|m| m.0));
         }
-        sql.query().execute(&mut ***tx).await?;
+        q.execute(&mut ***tx).await?;
     }
     Ok(())
 }
@@ -452,41 +559,29 @@ fn reason_json(d: &domain::value::direction::Direction) -> serde_json::Value {
 /// the customer row holds. The row's version is left alone: a grade moved by
 /// the engine does not make a colleague's open edit form stale.
 async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64, _previous: Option<i64>) -> Result<usize> {
-    let differs = match backend {
-        Backend::Sqlite => "(v.grade IS NOT c.grade OR v.stage IS NOT c.stage)",
-        Backend::Postgres => "(v.grade IS DISTINCT FROM c.grade OR v.stage IS DISTINCT FROM c.stage)",
+    // One pass joining the snapshot to the customers (SQLite has `UPDATE …
+    // FROM` since 3.33); the rows it changes are the count of changes.
+    let sql = match backend {
+        Backend::Sqlite => {
+            "UPDATE customers SET grade = v.grade, stage = v.stage FROM customer_values v \
+             WHERE v.run_id = $1 AND v.customer_id = customers.id \
+             AND (v.grade IS NOT customers.grade OR v.stage IS NOT customers.stage)"
+        }
+        Backend::Postgres => {
+            "UPDATE customers c SET grade = v.grade, stage = v.stage FROM customer_values v \
+             WHERE v.run_id = $1 AND v.customer_id = c.id \
+             AND (v.grade IS DISTINCT FROM c.grade OR v.stage IS DISTINCT FROM c.stage)"
+        }
     };
-    let changed: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM customer_values v JOIN customers c ON c.id = v.customer_id \
-         WHERE v.run_id = $1 AND v.grade IS NOT NULL AND {differs}"
-    ))
-    .bind(run_id)
-    .fetch_one(&mut ***tx)
-    .await?;
-    if changed > 0 {
-        let sql = match backend {
-            Backend::Sqlite => {
-                "UPDATE customers SET \
-                 grade = (SELECT v.grade FROM customer_values v WHERE v.run_id = $1 AND v.customer_id = customers.id), \
-                 stage = (SELECT v.stage FROM customer_values v WHERE v.run_id = $1 AND v.customer_id = customers.id) \
-                 WHERE id IN (SELECT v.customer_id FROM customer_values v JOIN customers c ON c.id = v.customer_id \
-                 WHERE v.run_id = $1 AND (v.grade IS NOT c.grade OR v.stage IS NOT c.stage))"
-            }
-            Backend::Postgres => {
-                "UPDATE customers c SET grade = v.grade, stage = v.stage FROM customer_values v \
-                 WHERE v.run_id = $1 AND v.customer_id = c.id \
-                 AND (v.grade IS DISTINCT FROM c.grade OR v.stage IS DISTINCT FROM c.stage)"
-            }
-        };
-        sqlx::query(sql).bind(run_id).execute(&mut ***tx).await?;
-    }
-    Ok(changed as usize)
+    let done = sqlx::query(sql).bind(run_id).execute(&mut ***tx).await?;
+    Ok(done.rows_affected() as usize)
 }
 
 /// Raises this run's alerts. An alert of a kind the customer already has open
 /// is not raised again: the open task still stands.
 async fn raise_alerts(
     tx: &mut Tx,
+    backend: Backend,
     run_id: i64,
     e: &Evaluation,
     owners: &HashMap<i64, (i64, Option<i64>)>,
@@ -508,26 +603,24 @@ async fn raise_alerts(
             rows.push((r.customer_id, owner, team, kind, alert_detail(a).to_string()));
         }
     }
-    for chunk in rows.chunks(2000) {
-        let mut sql = Sql::new(
-            "INSERT INTO value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, \
-             updated_at) VALUES ",
-        );
-        for (k, (customer, owner, team, kind, detail)) in chunk.iter().enumerate() {
-            if k > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(run_id);
-            sql.push(", ").bind(*customer);
-            sql.push(", ").bind(*owner);
-            sql.push(", ").bind(*team);
-            sql.push(", ").bind(*kind);
-            sql.push(", ").bind(detail.clone());
-            sql.push(", 'open', ").bind(now);
-            sql.push(", ").bind(now);
-            sql.push(")");
+    const ALERT_TABLE: &str =
+        "value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, updated_at)";
+    const PER_STATEMENT: usize = 2000;
+    let full = multi_row_insert(backend, ALERT_TABLE, 9, PER_STATEMENT);
+    for chunk in rows.chunks(PER_STATEMENT) {
+        let partial;
+        let text = if chunk.len() == PER_STATEMENT {
+            &full
+        } else {
+            partial = multi_row_insert(backend, ALERT_TABLE, 9, chunk.len());
+            &partial
+        };
+        let mut q = sqlx::query(text);
+        for (customer, owner, team, kind, detail) in chunk {
+            q = q.bind(run_id).bind(*customer).bind(*owner).bind(*team).bind(*kind).bind(detail.as_str());
+            q = q.bind("open").bind(now).bind(now);
         }
-        sql.query().execute(&mut ***tx).await?;
+        q.execute(&mut ***tx).await?;
         raised += chunk.len();
     }
     Ok(raised)
@@ -1220,4 +1313,27 @@ pub async fn export_csv(store: &Store, actor: &Actor, vis: &Visibility) -> Resul
         .await?;
     tx.commit().await?;
     Ok((bytes, run, rows.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_histories_are_read_back_whole() {
+        let text = "10:2024-01-10123450,6:nearby7:杭州 19:2024-02-01T08:00:000,13:international0:";
+        let mut seen = Vec::new();
+        let parsed =
+            parse_history(text, |d, a, p, dest| seen.push((d.to_string(), a, p.to_string(), dest.to_string())));
+        assert_eq!(parsed, Some(()));
+        assert_eq!(
+            seen,
+            [
+                ("2024-01-10".into(), 123450, "nearby".into(), "杭州 ".into()),
+                ("2024-02-01T08:00:00".into(), 0, "international".into(), String::new()),
+            ]
+        );
+        assert_eq!(parse_history("10:2024-01-1", |_, _, _, _| {}), None);
+        assert_eq!(parse_history("10:2024-01-10x,1:a0:", |_, _, _, _| {}), None);
+    }
 }

@@ -30,6 +30,7 @@ use crate::customer::LifecycleStage;
 use crate::money::Money;
 use crate::travel::product::ProductType;
 use chrono::{Duration, NaiveDate};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One order as the engine sees it.
@@ -232,6 +233,36 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
 
     let monthly = month_rate(settings.discount_rate_bp);
     let terms = ClvTerms { periods: settings.clv_months, period_length: MONTH_DAYS, discount_rate: monthly };
+
+    // The forecasts depend on a customer only through (x, tₓ, T), and the CLV
+    // of a customer without repeat spend only through that too; with whole
+    // days many customers share one (every one-time buyer who joined on the
+    // same day), so each distinct summary is forecast once.
+    let no_spend = SpendSummary { frequency: 0, mean_spend: 0.0 };
+    let mut distinct: Vec<(Summary, bool)> = Vec::new();
+    let mut forecast_of: Vec<Option<u32>> = vec![None; facts.len()];
+    if bgnbd.is_some() {
+        let mut index: HashMap<(u32, u32, u32), u32> = HashMap::new();
+        for (i, s) in summaries.iter().enumerate() {
+            let Some(s) = s else { continue };
+            let k = *index.entry(summary_key(s)).or_insert_with(|| {
+                distinct.push((*s, false));
+                (distinct.len() - 1) as u32
+            });
+            if repeat_spend(&facts[i]).is_none() {
+                distinct[k as usize].1 = true;
+            }
+            forecast_of[i] = Some(k);
+        }
+    }
+    let forecasts: Vec<Forecast> = match bgnbd {
+        Some(m) => parallel_map(distinct.len(), |k| {
+            let (s, plain_clv) = distinct[k];
+            forecast(&m, &s, as_of, plain_clv.then_some(()).and(gamma_gamma).map(|g| (g, &no_spend, &terms)))
+        }),
+        None => Vec::new(),
+    };
+
     let one = |i: usize| -> CustomerResult {
         let c = &customers[i];
         let f = &facts[i];
@@ -239,33 +270,16 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
         let s = summaries[i];
         let last = f.days.last().copied();
         let typical_gap = lifecycle::typical_gap(&f.days);
-        let p_alive = match (bgnbd, s) {
-            (Some(m), Some(s)) => Some(m.p_alive(&s)),
-            _ => None,
-        };
-        let expected = match (bgnbd, s) {
-            (Some(m), Some(s)) => {
-                match (m.expected_purchases(&s, 30.0), m.expected_purchases(&s, 90.0), m.expected_purchases(&s, 365.0))
-                {
-                    (Some(a), Some(b), Some(c)) => Some([a, b, c]),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let next_window = match (bgnbd, s) {
-            (Some(m), Some(s)) => time_to_expect(&m, &s, 0.25).map(|from| {
-                let to = time_to_expect(&m, &s, 0.75);
-                (as_of + Duration::days(from.ceil() as i64), to.map(|t| as_of + Duration::days(t.ceil() as i64)))
-            }),
-            _ => None,
-        };
+        let fc = forecast_of[i].map(|k| &forecasts[k as usize]);
+        let p_alive = fc.map(|fc| fc.p_alive);
+        let expected = fc.and_then(|fc| fc.expected);
+        let next_window = fc.and_then(|fc| fc.next_window);
         let monetary = if occasions == 0 { Money::ZERO } else { Money(f.total / i64::from(occasions)) };
         let clv = match (bgnbd, gamma_gamma, s) {
-            (Some(m), Some(g), Some(s)) => {
-                let spend = repeat_spend(f).unwrap_or(SpendSummary { frequency: 0, mean_spend: 0.0 });
-                g.clv(&m, &s, &spend, &terms).filter(|v| v.is_finite()).map(|yuan| Money((yuan * 100.0).round() as i64))
-            }
+            (Some(m), Some(g), Some(s)) => match repeat_spend(f) {
+                Some(spend) => clv_money(g.clv(&m, &s, &spend, &terms)),
+                None => fc.and_then(|fc| fc.plain_clv),
+            },
             _ => None,
         };
         let stage = lifecycle::stage(
@@ -345,6 +359,48 @@ fn summary(f: &Facts, as_of: NaiveDate) -> Option<Summary> {
         return None;
     }
     Some(Summary { frequency: f.days.len() as u32 - 1, recency: f64::from(days_between(first, last)), age })
+}
+
+/// A summary as a hashable key: its times are whole days.
+fn summary_key(s: &Summary) -> (u32, u32, u32) {
+    (s.frequency, s.recency as u32, s.age as u32)
+}
+
+/// What BG/NBD (and Gamma-Gamma, for a customer without repeat spend) say
+/// about one distinct summary.
+struct Forecast {
+    p_alive: f64,
+    expected: Option<[f64; 3]>,
+    next_window: Option<(NaiveDate, Option<NaiveDate>)>,
+    plain_clv: Option<Money>,
+}
+
+fn forecast(
+    m: &BgNbd,
+    s: &Summary,
+    as_of: NaiveDate,
+    plain_clv: Option<(GammaGamma, &SpendSummary, &ClvTerms)>,
+) -> Forecast {
+    let expected = match (m.expected_purchases(s, 30.0), m.expected_purchases(s, 90.0), m.expected_purchases(s, 365.0))
+    {
+        (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+        _ => None,
+    };
+    let next_window = time_to_expect(m, s, 0.25).map(|from| {
+        let to = time_to_expect(m, s, 0.75);
+        (as_of + Duration::days(from.ceil() as i64), to.map(|t| as_of + Duration::days(t.ceil() as i64)))
+    });
+    Forecast {
+        p_alive: m.p_alive(s),
+        expected,
+        next_window,
+        plain_clv: plain_clv.and_then(|(g, spend, terms)| clv_money(g.clv(m, s, spend, terms))),
+    }
+}
+
+/// A CLV in yuan as money, when finite.
+fn clv_money(yuan: Option<f64>) -> Option<Money> {
+    yuan.filter(|v| v.is_finite()).map(|yuan| Money((yuan * 100.0).round() as i64))
 }
 
 /// The Gamma-Gamma input: the mean of the repeat occasions (the first is left
