@@ -214,6 +214,9 @@ fn multiple(days: u32, gap: u32) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
+/// No customer is overdue before this many days without a trip.
+pub const MIN_OVERDUE_DAYS: u32 = 90;
+
 /// Every alert that applies to a customer, in [`AlertKind::ALL`] order:
 ///
 /// - **grade drop** when the previous grade is better than the current one;
@@ -223,8 +226,10 @@ fn multiple(days: u32, gap: u32) -> String {
 ///   earlier days), compared exactly in integers;
 /// - **churn risk** for grades A and B only, when P(alive) is known and below
 ///   `churn_p_alive`;
-/// - **overdue** for customers with at least two occasions, when the days
-///   since the last purchase exceed `overdue_factor` × the typical gap.
+/// - **overdue** for customers with at least three occasions (two gaps make
+///   a rhythm; one does not), when the days since the last purchase exceed
+///   both `overdue_factor` × the typical gap and [`MIN_OVERDUE_DAYS`] (a
+///   family booking twice in a week has no weekly rhythm worth a call).
 pub fn check(i: &AlertInput, rules: &AlertRules) -> Vec<Alert> {
     let mut alerts = Vec::new();
     if let Some(from) = i.previous_grade.filter(|p| p.is_better_than(i.grade)) {
@@ -250,9 +255,9 @@ pub fn check(i: &AlertInput, rules: &AlertRules) -> Vec<Alert> {
             alerts.push(Alert::ChurnRisk { p_alive });
         }
     }
-    if i.occasions >= 2 {
+    if i.occasions >= 3 {
         if let (Some(days), Some(gap)) = (i.days_since_last, i.typical_gap_days.filter(|g| g.is_finite() && *g > 0.0)) {
-            if f64::from(days) > rules.overdue_factor * gap {
+            if days > MIN_OVERDUE_DAYS && f64::from(days) > rules.overdue_factor * gap {
                 let typical_gap_days = (gap.round() as u32).max(1);
                 alerts.push(Alert::Overdue { days_since_last: days, typical_gap_days });
             }
@@ -374,15 +379,19 @@ mod tests {
         // 1.5 × 200 = 300: exactly at the limit is not overdue.
         assert!(kinds(&AlertInput { days_since_last: Some(300), ..i }).is_empty());
         assert_eq!(kinds(&AlertInput { days_since_last: Some(301), ..i }), [AlertKind::Overdue]);
-        // One purchase has no rhythm; unusable gaps are ignored.
+        // One or two purchases make no rhythm; unusable gaps are ignored.
         assert!(kinds(&AlertInput { occasions: 1, ..i }).is_empty());
+        assert!(kinds(&AlertInput { occasions: 2, ..i }).is_empty());
         assert!(kinds(&AlertInput { typical_gap_days: None, ..i }).is_empty());
         assert!(kinds(&AlertInput { typical_gap_days: Some(0.0), ..i }).is_empty());
         assert!(kinds(&AlertInput { typical_gap_days: Some(f64::NAN), ..i }).is_empty());
         assert!(kinds(&AlertInput { days_since_last: None, ..i }).is_empty());
-        // A tiny gap is shown as at least one day.
-        let tiny = AlertInput { typical_gap_days: Some(0.2), days_since_last: Some(5), ..i };
-        assert_eq!(check(&tiny, &AlertRules::default()), [Alert::Overdue { days_since_last: 5, typical_gap_days: 1 }]);
+        // A tiny gap is shown as at least one day, and nobody is overdue
+        // within MIN_OVERDUE_DAYS.
+        let tiny = AlertInput { typical_gap_days: Some(0.2), days_since_last: Some(90), ..i };
+        assert!(check(&tiny, &AlertRules::default()).is_empty());
+        let tiny = AlertInput { days_since_last: Some(91), ..tiny };
+        assert_eq!(check(&tiny, &AlertRules::default()), [Alert::Overdue { days_since_last: 91, typical_gap_days: 1 }]);
     }
 
     #[test]
