@@ -1072,7 +1072,8 @@ pub async fn all_tags(store: &Store) -> Result<Vec<String>> {
 }
 
 /// Moves customers to `new_owner` (and the owner's team). Returns how many
-/// moved; each move is audited and appears on the customer's timeline.
+/// moved; each move is audited and appears on the customer's timeline. Their
+/// open opportunities and open value alerts move with them.
 pub async fn reassign(
     tx: &mut Tx,
     actor: &Actor,
@@ -1104,7 +1105,9 @@ pub async fn reassign(
         .bind(id.0)
         .execute(&mut ***tx)
         .await?;
-        // Open value alerts are tasks of the owner: they follow the customer.
+        // Open opportunities and value alerts (tasks of the owner) follow
+        // the customer.
+        crate::opportunities::follow_customer(tx, actor, id, new_owner, team).await?;
         crate::value::follow_owner(tx, id, new_owner, team).await?;
         let mut c = ChangeSet::new();
         c.diff("owner_id", Some(&old.to_string()), Some(&new_owner.to_string()), Sensitivity::Plain);

@@ -529,3 +529,49 @@ pub async fn list(store: &Store, vis: &Visibility, f: &Filter) -> Result<Page<Op
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, limit, |o| o.id.0))
 }
+
+/// Moves a customer's open opportunities (neither won nor lost) to the
+/// customer's new owner and team, each audited. Called by reassignment in the
+/// same transaction as the customer, so a colleague who leaves takes no
+/// pipeline along.
+pub(crate) async fn follow_customer(
+    tx: &mut Tx,
+    actor: &Actor,
+    customer: CustomerId,
+    owner: UserId,
+    team: Option<TeamId>,
+) -> Result<u64> {
+    let open: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, title, owner_id FROM opportunities WHERE customer_id = $1 AND stage NOT IN ('won', 'lost') \
+         AND owner_id <> $2 ORDER BY id",
+    )
+    .bind(customer.0)
+    .bind(owner.0)
+    .fetch_all(&mut ***tx)
+    .await?;
+    let now = now_ms();
+    for (id, title, before) in &open {
+        sqlx::query(
+            "UPDATE opportunities SET owner_id = $1, team_id = $2, updated_at = $3, version = version + 1 WHERE id = $4",
+        )
+        .bind(owner.0)
+        .bind(team.map(|t| t.0))
+        .bind(now)
+        .bind(*id)
+        .execute(&mut ***tx)
+        .await?;
+        let mut c = ChangeSet::new();
+        c.diff("owner_id", Some(&before.to_string()), Some(&owner.0.to_string()), Sensitivity::Plain);
+        audit::record(
+            tx,
+            actor,
+            Action::Update,
+            "opportunity",
+            &id.to_string(),
+            &format!("opportunity {title} follows its customer to the new owner"),
+            &c,
+        )
+        .await?;
+    }
+    Ok(open.len() as u64)
+}

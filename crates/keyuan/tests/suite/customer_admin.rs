@@ -670,12 +670,35 @@ async fn reassign(app: TestApp) -> Result<()> {
     for i in 0..9 {
         mine.push(put(store, &draft(&format!("客户{i}"), leaving)).await?.id);
     }
+    // The first customer has an open opportunity and a won one.
+    for (title, stage) in [("三亚亲子游", "negotiating"), ("去年的云南团", "won")] {
+        sqlx::query(
+            "INSERT INTO opportunities (customer_id, title, stage, owner_id, team_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, 0)",
+        )
+        .bind(mine[0].0)
+        .bind(title)
+        .bind(stage)
+        .bind(leaving)
+        .bind(east)
+        .execute(store.pool())
+        .await?;
+    }
     let audits_before = count(store, "audit_log").await?;
 
-    // One.
+    // One: its open opportunity follows it, the closed one stays as it was.
     let (status, out) = api.post("/api/v1/customers/reassign", &json!({"ids": [mine[0].0], "to_user_id": s2})).await?;
     ensure!(status == StatusCode::OK && out == json!({"moved": 1}), "{status} {out}");
     ensure!(owners_of(store, &mine[..1]).await? == vec![s2], "moved to s2");
+    let opportunity_owners: Vec<(String, i64)> =
+        sqlx::query_as("SELECT stage, owner_id FROM opportunities WHERE customer_id = $1 ORDER BY id")
+            .bind(mine[0].0)
+            .fetch_all(store.pool())
+            .await?;
+    ensure!(
+        opportunity_owners == vec![("negotiating".to_string(), s2), ("won".to_string(), leaving)],
+        "the open opportunity follows: {opportunity_owners:?}"
+    );
     // A selection.
     let (status, out) =
         api.post("/api/v1/customers/reassign", &json!({"ids": [mine[1].0, mine[2].0], "to_user_id": s3})).await?;
@@ -704,10 +727,17 @@ async fn reassign(app: TestApp) -> Result<()> {
     ensure!(status == StatusCode::OK && out["moved"] == s3_had, "{status} {out}");
     ensure!(scalar(store, "SELECT COUNT(*) FROM customers WHERE owner_id = $1", s3).await? == 0, "s3 has none left");
 
-    // Each move is one audit row and shows on the customer's timeline.
+    // Each move is one audit row (and the opportunity that followed one
+    // more) and shows on the customer's timeline.
     let moves = 1 + 2 + 6 + s3_had;
     let audits = count(store, "audit_log").await? - audits_before;
-    ensure!(audits == moves, "one audit row per move: {audits} for {moves}");
+    ensure!(audits == moves + 1, "one audit row per move and one for the opportunity: {audits} for {moves}");
+    let followed = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'opportunity' AND summary LIKE '%follows its customer%'",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    ensure!(followed == 1, "the opportunity's move is audited: {followed}");
     let timeline = customers::timeline(store, mine[0], &["change"], 20).await?;
     ensure!(timeline.iter().any(|t| t.title.contains("reassigned")), "on the timeline");
 

@@ -20,7 +20,7 @@ use domain::ids::{CustomerId, TeamId, UserId};
 use domain::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use store::visibility::Visibility;
-use store::{Actor, StoreError, Tx};
+use store::StoreError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -64,19 +64,6 @@ fn round_robin(customers: &[CustomerId], members: &[(UserId, i64)]) -> Vec<(User
         out[i % n].1.push(*c);
     }
     out
-}
-
-/// Open opportunities and care tasks follow their customer to the new owner.
-/// Neither area exists yet: when opportunities (商机) and care tasks (关怀任务)
-/// land, move their open rows here, in the same transaction as the customer,
-/// auditing each. Every reassignment path (one, a selection, all of a person,
-/// a team spread; page and API) goes through this hook.
-async fn follow_new_owner(
-    _tx: &mut Tx,
-    _actor: &Actor,
-    _moves: &[(UserId, Vec<CustomerId>)],
-) -> Result<(), StoreError> {
-    Ok(())
 }
 
 /// A person who may receive customers: exists and is active.
@@ -146,7 +133,6 @@ async fn reassign(state: &AppState, req: &Req, source: Source, target: Target) -
             moved += store::customers::reassign(&mut tx, &actor, &vis, ids, *owner).await?;
         }
     }
-    follow_new_owner(&mut tx, &actor, &plan).await?;
     tx.commit().await?;
     Ok(moved)
 }
