@@ -131,10 +131,7 @@ async fn write_rows(conn: &mut AnyConnection, t: &Table, rows: &[Vec<Val>]) -> R
                 q = match v {
                     Val::Int(x) => q.bind(*x),
                     Val::Text(x) => q.bind(x.as_deref()),
-                    // A NULL f32 is what sqlx's Any driver sends to
-                    // PostgreSQL as float8 (see `sql::Value::NullReal`).
-                    Val::Real(Some(x)) => q.bind(*x),
-                    Val::Real(None) => q.bind(None::<f32>),
+                    Val::Real(x) => crate::sql::bind_real(q, *x),
                     Val::Blob(x) => q.bind(x.as_deref()),
                 };
             }

@@ -17,6 +17,7 @@
 use crate::customer_fields::{self, FieldDef};
 use crate::customer_search;
 use crate::customers::{self, Customer, Draft, Sealed};
+use crate::sql::Statement;
 use crate::visibility::Visibility;
 use crate::{Actor, Result, Store, StoreError, Tx};
 use chrono::NaiveDate;
@@ -1937,72 +1938,6 @@ fn text_values(d: &Draft) -> [Option<&str>; 32] {
         Some(d.stage.as_str()),
         d.grade.as_deref(),
     ]
-}
-
-/// A value of a multi-row statement. NULLs are bound like any other value
-/// so that every full chunk has the same SQL text and its prepared statement
-/// is reused (a `NULL` written into the text made each statement new, and
-/// preparing thousands of placeholders per batch cost more than the insert).
-enum Bound<'a> {
-    Int(Option<i64>),
-    Text(Option<std::borrow::Cow<'a, str>>),
-}
-
-/// SQL text with placeholders and their values.
-///
-/// On SQLite the placeholders are anonymous (`?`): sqlx looks up the name
-/// of every numbered one (`$7`) with a scan of all the statement's names, so
-/// binding a multi-row insert by number took time quadratic in its size
-/// (measured: 80 % of an import's time). PostgreSQL needs `$N`.
-struct Statement<'a> {
-    text: String,
-    values: Vec<Bound<'a>>,
-    numbered: bool,
-}
-
-impl<'a> Statement<'a> {
-    fn new(backend: crate::Backend, text: &str) -> Self {
-        Statement { text: text.to_string(), values: Vec::new(), numbered: backend == crate::Backend::Postgres }
-    }
-
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    fn value(&mut self, v: Bound<'a>) -> &mut Self {
-        self.values.push(v);
-        if self.numbered {
-            self.text.push('$');
-            self.text.push_str(&self.values.len().to_string());
-        } else {
-            self.text.push('?');
-        }
-        self
-    }
-
-    fn int(&mut self, v: impl Into<Option<i64>>) -> &mut Self {
-        self.value(Bound::Int(v.into()))
-    }
-
-    fn text(&mut self, v: Option<&'a str>) -> &mut Self {
-        self.value(Bound::Text(v.map(std::borrow::Cow::Borrowed)))
-    }
-
-    fn owned(&mut self, v: Option<String>) -> &mut Self {
-        self.value(Bound::Text(v.map(std::borrow::Cow::Owned)))
-    }
-
-    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
-        for v in &self.values {
-            q = match v {
-                Bound::Int(i) => q.bind(*i),
-                Bound::Text(t) => q.bind(t.as_deref()),
-            };
-        }
-        q
-    }
 }
 
 /// SQLite page cache while writing a batch, in KiB.

@@ -12,7 +12,7 @@
 //! caller's visibility through the customer's owner and team.
 
 use crate::audit;
-use crate::sql::Sql;
+use crate::sql::{Sql, Statement};
 use crate::visibility::Visibility;
 use crate::{now_ms, Actor, Backend, Page, Result, Store, StoreError, Tx};
 use chrono::NaiveDate;
@@ -227,7 +227,7 @@ pub async fn evaluate(
     let mut tx = store.begin().await?;
     let run_id = insert_run(&mut tx, actor, as_of, trigger, &settings, started).await?;
     write_snapshot(&mut tx, store.backend(), run_id, &evaluation).await?;
-    let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id, loaded.previous_run).await?;
+    let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id).await?;
     let alerts = raise_alerts(&mut tx, store.backend(), run_id, &evaluation, &loaded.owners).await?;
     lap("write_ms", &mut t);
     let summary = summary_json(&evaluation, &inputs, as_of, alerts, changes, timings, loaded.orders);
@@ -271,7 +271,6 @@ pub async fn evaluate(
 struct Loaded {
     inputs: Vec<CustomerInput>,
     owners: HashMap<i64, (i64, Option<i64>)>,
-    previous_run: Option<i64>,
     orders: i64,
 }
 
@@ -371,7 +370,7 @@ async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
             }
         }
     }
-    Ok(Loaded { inputs, owners, previous_run, orders: count })
+    Ok(Loaded { inputs, owners, orders: count })
 }
 
 /// Customers per page of [`history_sql`].
@@ -447,105 +446,41 @@ const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quad
      p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
 const SNAPSHOT_WIDTH: usize = 26;
 
-/// The text of a multi-row `INSERT INTO table (columns) VALUES (…), (…)` of
-/// `rows` rows of `width` values. SQLite gets anonymous `?` placeholders:
-/// binding numbered ones makes sqlx look each one's name up, which SQLite
-/// answers by walking the list of names, so a statement of n placeholders
-/// cost O(n²) to bind (a million snapshot rows took minutes). PostgreSQL
-/// needs `$N`.
-fn multi_row_insert(backend: Backend, table_and_columns: &str, width: usize, rows: usize) -> String {
-    let mut sql = String::with_capacity(table_and_columns.len() + rows * width * 6 + 32);
-    sql.push_str("INSERT INTO ");
-    sql.push_str(table_and_columns);
-    sql.push_str(" VALUES ");
-    let mut n = 0usize;
-    for k in 0..rows {
-        if k > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..width {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// A NULL double: sqlx 0.8.6's Any driver sends a NULL f64 to PostgreSQL as
-/// float4 and a NULL f32 as float8 (see `Sql::query`), so a NULL double is
-/// bound as an f32.
-fn bind_real<'q>(q: AnyQuery<'q>, v: Option<f64>) -> AnyQuery<'q> {
-    match v {
-        Some(v) => q.bind(v),
-        None => q.bind(None::<f32>),
-    }
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
 async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluation) -> Result<()> {
     // As many rows per statement as the engines' bind limits allow.
     let per_statement = match backend {
         Backend::Sqlite => 32_000 / SNAPSHOT_WIDTH,
         Backend::Postgres => 65_000 / SNAPSHOT_WIDTH,
     };
-    let table = format!("customer_values ({SNAPSHOT_COLUMNS})");
-    let full = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, per_statement);
     for chunk in e.results.chunks(per_statement) {
-        let partial;
-        let text = if chunk.len() == per_statement {
-            &full
-        } else {
-            partial = multi_row_insert(backend, &table, SNAPSHOT_WIDTH, chunk.len());
-            &partial
-        };
-        let mut q = sqlx::query(text);
-        for r in chunk {
+        let mut sql = Statement::new(backend, &format!("INSERT INTO customer_values ({SNAPSHOT_COLUMNS}) VALUES "));
+        for (k, r) in chunk.iter().enumerate() {
             let (rfm, segment) = match r.rfm {
                 Some((s, seg)) => (Some(s), Some(seg.code())),
                 None => (None, None),
             };
-            q = q
-                .bind(run_id)
-                .bind(r.customer_id)
-                .bind(grade_text(r.grade))
-                .bind(grade_text(r.computed_grade))
-                .bind(r.quadrant.as_ref().map(|q| q.quadrant.code()))
-                .bind(r.stage.code())
-                .bind(segment)
-                .bind(rfm.map(|s| i64::from(s.r)))
-                .bind(rfm.map(|s| i64::from(s.f)))
-                .bind(rfm.map(|s| i64::from(s.m)))
-                .bind(i64::from(r.frequency))
-                .bind(i64::from(r.recency_days))
-                .bind(i64::from(r.t_days))
-                .bind(i64::from(r.occasions))
-                .bind(r.last_purchase.map(|d| d.to_string()))
-                .bind(r.monetary.0)
-                .bind(r.window_revenue.0);
-            q = bind_real(q, r.quadrant.as_ref().map(|q| q.loyalty));
-            q = bind_real(q, r.p_alive);
-            q = bind_real(q, r.expected.map(|x| x[1]));
-            q = bind_real(q, r.expected.map(|x| x[2]));
-            q = q
-                .bind(r.next_window.map(|w| w.0.to_string()))
-                .bind(r.next_window.and_then(|w| w.1).map(|d| d.to_string()))
-                .bind(r.direction.as_ref().map(|d| d.short_code()))
-                .bind(r.direction.as_ref().map(|d| serde_json::to_string(&reason_json(d)).unwrap_or_default()))
-                .bind(r.clv.map(|m| m.0));
+            sql.push(if k == 0 { "(" } else { ", (" });
+            sql.int(run_id).push(", ").int(r.customer_id).push(", ");
+            sql.text(Some(grade_text(r.grade))).push(", ").text(Some(grade_text(r.computed_grade))).push(", ");
+            sql.text(r.quadrant.as_ref().map(|q| q.quadrant.code())).push(", ").text(Some(r.stage.code())).push(", ");
+            sql.text(segment).push(", ");
+            for score in [rfm.map(|s| s.r), rfm.map(|s| s.f), rfm.map(|s| s.m)] {
+                sql.int(score.map(i64::from)).push(", ");
+            }
+            for n in [r.frequency, r.recency_days, r.t_days, r.occasions] {
+                sql.int(i64::from(n)).push(", ");
+            }
+            sql.owned(r.last_purchase.map(|d| d.to_string())).push(", ");
+            sql.int(r.monetary.0).push(", ").int(r.window_revenue.0).push(", ");
+            sql.real(r.quadrant.as_ref().map(|q| q.loyalty)).push(", ").real(r.p_alive).push(", ");
+            sql.real(r.expected.map(|x| x[1])).push(", ").real(r.expected.map(|x| x[2])).push(", ");
+            sql.owned(r.next_window.map(|w| w.0.to_string())).push(", ");
+            sql.owned(r.next_window.and_then(|w| w.1).map(|d| d.to_string())).push(", ");
+            sql.owned(r.direction.as_ref().map(|d| d.short_code())).push(", ");
+            sql.owned(r.direction.as_ref().map(|d| reason_json(d).to_string())).push(", ");
+            sql.int(r.clv.map(|m| m.0)).push(")");
         }
-        q.execute(&mut ***tx).await?;
+        sql.query().execute(&mut ***tx).await?;
     }
     Ok(())
 }
@@ -558,7 +493,7 @@ fn reason_json(d: &domain::value::direction::Direction) -> serde_json::Value {
 /// Sets grade and stage of every customer whose snapshot differs from what
 /// the customer row holds. The row's version is left alone: a grade moved by
 /// the engine does not make a colleague's open edit form stale.
-async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64, _previous: Option<i64>) -> Result<usize> {
+async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64) -> Result<usize> {
     // One pass joining the snapshot to the customers (SQLite has `UPDATE …
     // FROM` since 3.33); the rows it changes are the count of changes.
     let sql = match backend {
@@ -603,24 +538,19 @@ async fn raise_alerts(
             rows.push((r.customer_id, owner, team, kind, alert_detail(a).to_string()));
         }
     }
-    const ALERT_TABLE: &str =
-        "value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, updated_at)";
-    const PER_STATEMENT: usize = 2000;
-    let full = multi_row_insert(backend, ALERT_TABLE, 9, PER_STATEMENT);
-    for chunk in rows.chunks(PER_STATEMENT) {
-        let partial;
-        let text = if chunk.len() == PER_STATEMENT {
-            &full
-        } else {
-            partial = multi_row_insert(backend, ALERT_TABLE, 9, chunk.len());
-            &partial
-        };
-        let mut q = sqlx::query(text);
-        for (customer, owner, team, kind, detail) in chunk {
-            q = q.bind(run_id).bind(*customer).bind(*owner).bind(*team).bind(*kind).bind(detail.as_str());
-            q = q.bind("open").bind(now).bind(now);
+    for chunk in rows.chunks(2000) {
+        let mut sql = Statement::new(
+            backend,
+            "INSERT INTO value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, \
+             updated_at) VALUES ",
+        );
+        for (k, (customer, owner, team, kind, detail)) in chunk.iter().enumerate() {
+            sql.push(if k == 0 { "(" } else { ", (" });
+            sql.int(run_id).push(", ").int(*customer).push(", ").int(*owner).push(", ").int(*team).push(", ");
+            sql.text(Some(kind)).push(", ").text(Some(detail.as_str())).push(", 'open', ");
+            sql.int(now).push(", ").int(now).push(")");
         }
-        q.execute(&mut ***tx).await?;
+        sql.query().execute(&mut ***tx).await?;
         raised += chunk.len();
     }
     Ok(raised)
