@@ -9,7 +9,8 @@
 //! recency tₓ (time of the last repeat purchase since the first purchase, 0 if
 //! none) and age T (time since the first purchase), all in one time unit.
 
-use super::{bfgs, digamma_difference, hyp2f1, ln_gamma_ratio, log_sum_exp, nelder_mead, FitError};
+use super::gamma_gamma::shape_to_theta;
+use super::{digamma_difference, hyp2f1, ln_gamma_ratio, log_sum_exp, minimise, FitError, Report};
 
 /// One customer's purchase history as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -244,12 +245,6 @@ pub const DROPOUT_FLOOR: f64 = 1.0 / SHAPE_LIMIT;
 /// Within this of a = 1, [`BgNbd::expected_purchases`] interpolates.
 pub const A_NEAR_ONE: f64 = 1e-4;
 
-/// BFGS stops when no component of the gradient of the mean negative
-/// log-likelihood (per customer, in θ) exceeds this. At the
-/// curvatures of real cohorts that puts the estimates within about 1e-8
-/// (relative) of the maximum.
-const GRADIENT_TOLERANCE: f64 = 1e-10;
-
 /// From this many repeat-buyer groups on, the likelihood is summed on two
 /// threads (below it, starting a thread costs more than it saves).
 const PARALLEL_GROUPS: usize = 20_000;
@@ -257,30 +252,10 @@ const PARALLEL_GROUPS: usize = 20_000;
 /// Whole-number times up to this bound index their table directly.
 const MAX_WHOLE_TIME: f64 = 1_048_576.0;
 
-/// How the search went, for the tests.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Report {
-    /// Whether BFGS reached a zero gradient (otherwise Nelder–Mead finished).
-    converged: bool,
-    /// Evaluations of the likelihood and its gradient by BFGS.
-    evaluations: usize,
-}
-
 fn fit_with_report(cohort: &[Summary]) -> Result<(BgNbd, Report), FitError> {
     let prepared = Prepared::new(cohort)?;
     let start = Parameters::theta(&BgNbd { r: 1.0, alpha: prepared.mean_age, a: 1.0, b: 1.0 });
-    let quasi_newton = bfgs(|theta, gradient| prepared.negative_ll(theta, Some(gradient)), &start, GRADIENT_TOLERANCE);
-    let report = Report { converged: quasi_newton.converged, evaluations: quasi_newton.evaluations };
-    let best = if quasi_newton.converged {
-        quasi_newton.x
-    } else {
-        let start = if quasi_newton.value.is_finite() { quasi_newton.x } else { start.to_vec() };
-        let (best, value) = nelder_mead(|theta| prepared.negative_ll(theta, None), &start);
-        if !value.is_finite() {
-            return Err(FitError::NoConvergence);
-        }
-        best
-    };
+    let (best, report) = minimise(|theta, gradient| prepared.negative_ll(theta, gradient), &start)?;
     Ok((Parameters::new(&best).model, report))
 }
 
@@ -291,11 +266,6 @@ fn bounded_shape(theta: f64) -> (f64, f64) {
     let e = (-theta).exp();
     let shape = 1.0 / (e + 1.0 / SHAPE_LIMIT);
     (shape, shape * e)
-}
-
-/// θ for a shape below the limit: the inverse of [`bounded_shape`].
-fn shape_to_theta(shape: f64) -> f64 {
-    -(1.0 / shape - 1.0 / SHAPE_LIMIT).ln()
 }
 
 /// The model at θ = (θᵣ, ω, θₐ, θ_b) (see [`BgNbd::fit`]), with the
@@ -559,7 +529,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::digamma;
+    use crate::value::{digamma, nelder_mead};
 
     /// The published CDNOW estimates (FHL section 5), time in weeks.
     const CDNOW: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };

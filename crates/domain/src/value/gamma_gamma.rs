@@ -16,7 +16,7 @@
 //! [`Money`]: crate::money::Money
 
 use super::bgnbd::{BgNbd, Summary};
-use super::{bfgs, digamma, digamma_difference, ln_gamma, ln_gamma_ratio, nelder_mead, FitError};
+use super::{digamma, digamma_difference, ln_gamma, ln_gamma_ratio, minimise, FitError, Report};
 
 /// One customer's spend history: x repeat purchases with mean value mₓ.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,44 +160,21 @@ impl GammaGamma {
 /// The largest p and q the fit returns (see [`GammaGamma::fit`]).
 pub const SHAPE_LIMIT: f64 = 1e6;
 
-/// BFGS stops when no component of the gradient of the mean negative
-/// log-likelihood (per customer, in θ) exceeds this.
-const GRADIENT_TOLERANCE: f64 = 1e-10;
-
 /// From this many distinct total spends on, the likelihood is summed on two
 /// threads (below it, starting a thread costs more than it saves).
 const PARALLEL_TOTALS: usize = 20_000;
-
-/// How the search went, for the tests.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Report {
-    /// Whether BFGS reached a zero gradient (otherwise Nelder–Mead finished).
-    converged: bool,
-    /// Evaluations of the likelihood and its gradient by BFGS.
-    evaluations: usize,
-}
 
 fn fit_with_report(cohort: &[SpendSummary]) -> Result<(GammaGamma, Report), FitError> {
     let prepared = Prepared::new(cohort)?;
     // p = 1, q = 2: E[z] = pγ/(q−1) = q e^ω/(q−1) = 2e^ω.
     let start = [0.0, shape_to_theta(2.0), (prepared.mean_spend / 2.0).ln()];
-    let quasi_newton = bfgs(|theta, gradient| prepared.negative_ll(theta, Some(gradient)), &start, GRADIENT_TOLERANCE);
-    let report = Report { converged: quasi_newton.converged, evaluations: quasi_newton.evaluations };
-    let best = if quasi_newton.converged {
-        quasi_newton.x
-    } else {
-        let start = if quasi_newton.value.is_finite() { quasi_newton.x } else { start.to_vec() };
-        let (best, value) = nelder_mead(|theta| prepared.negative_ll(theta, None), &start);
-        if !value.is_finite() {
-            return Err(FitError::NoConvergence);
-        }
-        best
-    };
+    let (best, report) = minimise(|theta, gradient| prepared.negative_ll(theta, gradient), &start)?;
     Ok((Parameters::new(&best).model(), report))
 }
 
-/// θ for a shape well below the limit: the inverse of [`Parameters::new`].
-fn shape_to_theta(shape: f64) -> f64 {
+/// θ for a shape well below [`SHAPE_LIMIT`]: the inverse of the bounded
+/// shape map both fits use (1/s = e^−θ + 1/limit).
+pub(crate) fn shape_to_theta(shape: f64) -> f64 {
     -(1.0 / shape - 1.0 / SHAPE_LIMIT).ln()
 }
 
@@ -413,6 +390,7 @@ fn total_sums(totals: &[Total], v: f64, ln_v: f64) -> Sums {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::nelder_mead;
 
     /// Fader & Hardie (2013): CDNOW estimates, US$.
     const CDNOW: GammaGamma = GammaGamma { p: 6.25, q: 3.74, v: 15.44 };

@@ -470,6 +470,40 @@ pub(crate) fn digamma(mut x: f64) -> f64 {
     shift + x.ln() - 0.5 / x - series
 }
 
+/// A fit's BFGS stops when no component of the gradient of the mean
+/// negative log-likelihood (per customer, in θ) exceeds this.
+pub(crate) const GRADIENT_TOLERANCE: f64 = 1e-10;
+
+/// How a fit's search went, for the tests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Report {
+    /// Whether BFGS reached a zero gradient (otherwise Nelder–Mead finished).
+    pub converged: bool,
+    /// Evaluations of the likelihood and its gradient by BFGS.
+    pub evaluations: usize,
+}
+
+/// Minimises a mean negative log-likelihood over θ from `start`: BFGS with
+/// the analytic gradient (`f(θ, Some(gradient))`), and where it does not
+/// converge, Nelder–Mead on `f(θ, None)` from where it stopped (or from the
+/// start if it stopped on a non-finite value).
+pub(crate) fn minimise(
+    f: impl Fn(&[f64], Option<&mut [f64]>) -> f64,
+    start: &[f64],
+) -> Result<(Vec<f64>, Report), FitError> {
+    let quasi_newton = bfgs(|theta, gradient| f(theta, Some(gradient)), start, GRADIENT_TOLERANCE);
+    let report = Report { converged: quasi_newton.converged, evaluations: quasi_newton.evaluations };
+    if quasi_newton.converged {
+        return Ok((quasi_newton.x, report));
+    }
+    let from = if quasi_newton.value.is_finite() { quasi_newton.x } else { start.to_vec() };
+    let (best, value) = nelder_mead(|theta| f(theta, None), &from);
+    if !value.is_finite() {
+        return Err(FitError::NoConvergence);
+    }
+    Ok((best, report))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
