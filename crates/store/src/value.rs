@@ -442,9 +442,9 @@ async fn insert_run(
 }
 
 const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quadrant, stage, segment, r_score, \
-     f_score, m_score, frequency, recency_days, t_days, occasions, last_purchase, monetary, window_revenue, loyalty, \
-     p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
-const SNAPSHOT_WIDTH: usize = 26;
+     f_score, m_score, frequency, recency_days, t_days, occasions, last_purchase, cycle_due, monetary, window_revenue, \
+     loyalty, p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
+const SNAPSHOT_WIDTH: usize = 27;
 
 async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluation) -> Result<()> {
     // As many rows per statement as the engines' bind limits allow.
@@ -471,6 +471,7 @@ async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluati
                 sql.int(i64::from(n)).push(", ");
             }
             sql.owned(r.last_purchase.map(|d| d.to_string())).push(", ");
+            sql.owned(r.cycle_due.map(|d| d.to_string())).push(", ");
             sql.int(r.monetary.0).push(", ").int(r.window_revenue.0).push(", ");
             sql.real(r.quadrant.as_ref().map(|q| q.loyalty)).push(", ").real(r.p_alive).push(", ");
             sql.real(r.expected.map(|x| x[1])).push(", ").real(r.expected.map(|x| x[2])).push(", ");
@@ -634,6 +635,9 @@ pub struct CustomerValue {
     pub t_days: i64,
     pub occasions: i64,
     pub last_purchase: Option<String>,
+    /// When the customer's own travel cycle comes round (last trip plus the
+    /// median gap between trips).
+    pub cycle_due: Option<String>,
     pub monetary: Money,
     pub window_revenue: Money,
     pub loyalty: Option<f64>,
@@ -675,6 +679,7 @@ fn value_from_row(r: &AnyRow) -> Result<CustomerValue> {
         t_days: r.try_get("t_days")?,
         occasions: r.try_get("occasions")?,
         last_purchase: r.try_get("last_purchase")?,
+        cycle_due: r.try_get("cycle_due")?,
         monetary: Money(r.try_get("monetary")?),
         window_revenue: Money(r.try_get("window_revenue")?),
         loyalty: r.try_get("loyalty")?,
@@ -754,9 +759,12 @@ pub async fn call_list(store: &Store, vis: &Visibility, f: &CallListFilter) -> R
          JOIN value_runs r ON r.id = v.run_id JOIN customers c ON c.id = v.customer_id \
          JOIN users u ON u.id = c.owner_id WHERE v.run_id = ",
     );
+    // A cycle that came round up to a fortnight ago still counts.
+    let lower = (run.as_of - chrono::Duration::days(15)).to_string();
     sql.bind(run.id);
     sql.push(" AND v.stage <> 'churned' AND (v.next_from <= ").bind(until.clone());
-    sql.push(" OR (v.p_alive >= 0.5 AND v.occasions >= 2 AND v.last_purchase IS NOT NULL))");
+    sql.push(" OR (v.p_alive >= 0.5 AND v.cycle_due >= ").bind(lower);
+    sql.push(" AND v.cycle_due <= ").bind(until.clone()).push("))");
     vis.restrict(&mut sql, "c.owner_id", "c.team_id");
     if let Some(o) = f.owner_id {
         sql.push(" AND c.owner_id = ").bind(o.0);
@@ -766,24 +774,16 @@ pub async fn call_list(store: &Store, vis: &Visibility, f: &CallListFilter) -> R
     }
     let rows = sql.query().fetch_all(store.pool()).await?;
     let mut out = Vec::new();
-    let lower = run.as_of - chrono::Duration::days(15);
     for r in &rows {
         let value = value_from_row(r)?;
         let by_model = value.next_from.as_deref().is_some_and(|d| d <= until.as_str());
-        let cycle_due = cycle_due(&value);
-        let by_cycle = cycle_due.is_some_and(|d| d >= lower && d.to_string() <= until);
-        let reason = if by_model {
-            CallReason::Model
-        } else if by_cycle {
-            CallReason::Cycle
-        } else {
-            continue;
-        };
+        let reason = if by_model { CallReason::Model } else { CallReason::Cycle };
+        let cycle_due = value.cycle_due.clone();
         out.push(CallRow {
             owner_name: r.try_get("owner_name")?,
             team_id: r.try_get("team_id")?,
             reason,
-            cycle_due: cycle_due.map(|d| d.to_string()),
+            cycle_due,
             value,
         });
     }
@@ -794,17 +794,6 @@ pub async fn call_list(store: &Store, vis: &Visibility, f: &CallListFilter) -> R
     let limit = if f.limit <= 0 { 200 } else { f.limit } as usize;
     out.truncate(limit);
     Ok((Some(run), out))
-}
-
-/// The day the customer's own cycle comes round: the last purchase plus the
-/// mean gap between purchases over the history (recency / frequency).
-fn cycle_due(v: &CustomerValue) -> Option<NaiveDate> {
-    let last: NaiveDate = v.last_purchase.as_deref()?.parse().ok()?;
-    if v.frequency < 1 {
-        return None;
-    }
-    let gap = v.recency_days as f64 / v.frequency as f64;
-    Some(last + chrono::Duration::days(gap.round() as i64))
 }
 
 /// Grade counts and window revenue per grade, quadrant points and the Pareto

@@ -49,6 +49,7 @@ CREATE TABLE customer_values (
     t_days             BIGINT NOT NULL,
     occasions          BIGINT NOT NULL,
     last_purchase      TEXT,
+    cycle_due          TEXT,
     monetary           BIGINT NOT NULL,
     window_revenue     BIGINT NOT NULL,
     loyalty            DOUBLE PRECISION,

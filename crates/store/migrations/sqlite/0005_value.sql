@@ -49,6 +49,7 @@ CREATE TABLE customer_values (
     t_days             INTEGER NOT NULL,
     occasions          INTEGER NOT NULL,
     last_purchase      TEXT,
+    cycle_due          TEXT,
     monetary           INTEGER NOT NULL,
     window_revenue     INTEGER NOT NULL,
     loyalty            REAL,
