@@ -23,6 +23,7 @@ pub mod departures;
 pub mod jobs;
 pub mod logins;
 mod migrate;
+mod native;
 pub mod numbers;
 pub mod opportunities;
 pub mod order_import;
@@ -83,6 +84,10 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A failure of a bulk read or write on SQLite's own interface (see
+    /// `native`).
+    #[error("database error: {0}")]
+    Native(#[from] rusqlite::Error),
 }
 
 impl StoreError {

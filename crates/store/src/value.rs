@@ -226,9 +226,13 @@ pub async fn evaluate(
     progress("saving the snapshot, grades, stages and alerts");
     let mut tx = store.begin().await?;
     let run_id = insert_run(&mut tx, actor, as_of, trigger, &settings, started).await?;
+    let mut w = std::time::Instant::now();
     write_snapshot(&mut tx, store.backend(), run_id, &evaluation).await?;
+    lap("write_snapshot_ms", &mut w);
     let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id).await?;
+    lap("write_grades_ms", &mut w);
     let alerts = raise_alerts(&mut tx, store.backend(), run_id, &evaluation, &loaded.owners).await?;
+    lap("write_alerts_ms", &mut w);
     lap("write_ms", &mut t);
     let summary = summary_json(&evaluation, &inputs, as_of, alerts, changes, timings, loaded.orders);
     let buyers = evaluation.results.iter().filter(|r| r.occasions > 0).count() as i64;
@@ -274,61 +278,80 @@ struct Loaded {
     orders: i64,
 }
 
-async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
-    let pool = store.pool();
-    let rows = sqlx::query(
-        "SELECT id, owner_id, team_id FROM customers WHERE merged_into_id IS NULL AND erased_at IS NULL ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut inputs = Vec::with_capacity(rows.len());
-    let mut index = HashMap::with_capacity(rows.len());
-    let mut owners = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let id: i64 = r.try_get(0)?;
-        owners.insert(id, (r.try_get::<i64, _>(1)?, r.try_get::<Option<i64>, _>(2)?));
-        index.insert(id, inputs.len());
-        inputs.push(CustomerInput { customer_id: id, ..Default::default() });
-    }
-    drop(rows);
+/// Customers and their orders as they are read, by either path.
+#[derive(Default)]
+struct History {
+    inputs: Vec<CustomerInput>,
+    index: HashMap<i64, usize>,
+    owners: HashMap<i64, (i64, Option<i64>)>,
+    orders: i64,
+    /// Destinations, each kept once however many orders name it.
+    places: HashMap<String, Arc<str>>,
+}
 
-    // Each customer's orders come as one row with the orders concatenated
-    // (see `history_sql`): 5,000,000 orders as rows of five values cost
-    // several times more in the driver than reading them.
-    let mut places: HashMap<String, Arc<str>> = HashMap::new();
-    let mut count = 0i64;
-    let mut after = i64::MIN;
-    let history = history_sql(store.backend());
-    loop {
-        let page = sqlx::query(&history).bind(as_of.to_string()).bind(after).fetch_all(pool).await?;
-        for r in &page {
-            let id: i64 = r.try_get(0)?;
-            after = id;
-            count += r.try_get::<i64, _>(1)?;
-            let Some(&i) = index.get(&id) else { continue };
-            let text: &str = r.try_get(2)?;
-            let purchases = &mut inputs[i].purchases;
-            let parsed = parse_history(text, |day, amount, product_type, destination| {
-                let Ok(day) = day.get(..10).unwrap_or(day).parse::<NaiveDate>() else { return };
-                let destination = Some(destination.trim()).filter(|d| !d.is_empty()).map(|d| match places.get(d) {
-                    Some(p) => p.clone(),
-                    None => places.entry(d.to_string()).or_insert_with_key(|k| Arc::from(k.as_str())).clone(),
-                });
-                purchases.push(Purchase {
-                    day,
-                    amount: Money(amount),
-                    product_type: ProductType::from_code(product_type).unwrap_or(ProductType::Custom),
-                    destination,
-                });
-            });
-            if parsed.is_none() {
-                return Err(StoreError::Migration(format!("unreadable order history of customer {id}")));
+impl History {
+    /// A customer, in id order.
+    fn customer(&mut self, id: i64, owner: i64, team: Option<i64>) {
+        self.owners.insert(id, (owner, team));
+        self.index.insert(id, self.inputs.len());
+        self.inputs.push(CustomerInput { customer_id: id, ..Default::default() });
+    }
+
+    /// An order that counts; a customer's orders come by day (or by id, and
+    /// [`Self::finish`] sorts them by day). `None` if its day is unreadable.
+    fn order(&mut self, customer: i64, day: &str, amount: i64, product_type: &str, destination: &str) -> Option<()> {
+        self.orders += 1;
+        let Some(&i) = self.index.get(&customer) else { return Some(()) };
+        let day = order_day(day)?;
+        let destination = Some(destination.trim()).filter(|d| !d.is_empty()).map(|d| match self.places.get(d) {
+            Some(p) => p.clone(),
+            None => self.places.entry(d.to_string()).or_insert_with_key(|k| Arc::from(k.as_str())).clone(),
+        });
+        self.inputs[i].purchases.push(Purchase {
+            day,
+            amount: Money(amount),
+            product_type: ProductType::from_code(product_type).unwrap_or(ProductType::Custom),
+            destination,
+        });
+        Some(())
+    }
+
+    /// Each customer's orders by day, orders of one day in the order they
+    /// came (by id).
+    fn finish(mut self) -> History {
+        for c in &mut self.inputs {
+            if !c.purchases.is_sorted_by_key(|p| p.day) {
+                c.purchases.sort_by_key(|p| p.day);
             }
         }
-        if page.len() < HISTORY_PAGE {
-            break;
-        }
+        self
     }
+}
+
+/// An order day as stored (`YYYY-MM-DD`).
+fn order_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return text.parse().ok();
+    }
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
+}
+
+/// The customers that count (neither merged nor erased), by id.
+const CUSTOMERS_SQL: &str =
+    "SELECT id, owner_id, team_id FROM customers WHERE merged_into_id IS NULL AND erased_at IS NULL ORDER BY id";
+
+async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
+    let pool = store.pool();
+    let History { mut inputs, index, owners, orders, .. } = match crate::native::sqlite_file(store) {
+        Some(path) => tokio::task::spawn_blocking(move || read_history_native(&path, as_of))
+            .await
+            .map_err(|e| StoreError::Migration(format!("reading the order history failed: {e}")))??,
+        None => read_history(store, as_of).await?,
+    };
 
     for (id,) in
         sqlx::query_as::<_, (i64,)>("SELECT DISTINCT customer_id FROM opportunities WHERE stage NOT IN ('won', 'lost')")
@@ -370,17 +393,85 @@ async fn load(store: &Store, as_of: NaiveDate) -> Result<Loaded> {
             }
         }
     }
-    Ok(Loaded { inputs, owners, orders: count })
+    Ok(Loaded { inputs, owners, orders })
 }
+
+/// Customers and orders through the pool (PostgreSQL, in-memory SQLite).
+async fn read_history(store: &Store, as_of: NaiveDate) -> Result<History> {
+    let pool = store.pool();
+    let mut history = History::default();
+    for r in &sqlx::query(CUSTOMERS_SQL).fetch_all(pool).await? {
+        history.customer(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+    }
+    // Each customer's orders come as one row with the orders concatenated
+    // (see `history_sql`): 5,000,000 orders as rows of five values cost
+    // several times more in the driver than reading them.
+    let mut after = i64::MIN;
+    let sql = history_sql(store.backend());
+    loop {
+        let page = sqlx::query(&sql).bind(as_of.to_string()).bind(after).fetch_all(pool).await?;
+        for r in &page {
+            let id: i64 = r.try_get(0)?;
+            after = id;
+            let text: &str = r.try_get(1)?;
+            let mut readable = true;
+            let parsed = parse_history(text, |day, amount, product_type, destination| {
+                readable &= history.order(id, day, amount, product_type, destination).is_some();
+            });
+            if parsed.is_none() || !readable {
+                return Err(StoreError::Migration(format!("unreadable order history of customer {id}")));
+            }
+        }
+        if page.len() < HISTORY_PAGE {
+            break;
+        }
+    }
+    Ok(history.finish())
+}
+
+/// Customers and orders through SQLite's own interface, in one read
+/// transaction: the orders in one pass over the table, as they are stored,
+/// instead of customer by customer through an index (a random read per
+/// order).
+fn read_history_native(path: &std::path::Path, as_of: NaiveDate) -> Result<History> {
+    let conn = crate::native::open_reader(path)?;
+    conn.execute_batch("BEGIN")?;
+    let mut history = History::default();
+    let mut customers = conn.prepare(CUSTOMERS_SQL)?;
+    let mut rows = customers.query([])?;
+    while let Some(r) = rows.next()? {
+        history.customer(r.get(0)?, r.get(1)?, r.get(2)?);
+    }
+    let mut orders = conn.prepare(&format!(
+        "SELECT customer_id, order_date, amount, product_type, COALESCE(destination, '') FROM orders NOT INDEXED \
+         WHERE {COUNTED_ORDERS} ORDER BY id"
+    ))?;
+    let mut rows = orders.query([as_of.to_string()])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let day = crate::native::text(r, 1)?;
+        let (product_type, destination) = (crate::native::text(r, 3)?, crate::native::text(r, 4)?);
+        if history.order(id, day, r.get(2)?, product_type, destination).is_none() {
+            return Err(StoreError::Migration(format!("unreadable order day {day:?} of customer {id}")));
+        }
+    }
+    drop(rows);
+    conn.execute_batch("COMMIT")?;
+    Ok(history.finish())
+}
+
+/// The orders a run counts: neither cancelled nor refunded, up to the as-of
+/// date (the first parameter).
+const COUNTED_ORDERS: &str = "status NOT IN ('cancelled', 'refunded') AND order_date <= ?1";
 
 /// Customers per page of [`history_sql`].
 const HISTORY_PAGE: usize = 20_000;
 
 /// The orders that count (neither cancelled nor refunded, up to the as-of
 /// date `$1`) of the next [`HISTORY_PAGE`] customers after id `$2`, one row
-/// per customer: id, number of orders, and the orders by date and id as one
-/// text of `len:order_date` `amount,` `len:product_type` `len:destination`
-/// each (lengths in bytes, so no value can be mistaken for a separator).
+/// per customer: id, and the orders by date and id as one text of
+/// `len:order_date` `amount,` `len:product_type` `len:destination` each
+/// (lengths in bytes, so no value can be mistaken for a separator).
 fn history_sql(backend: Backend) -> String {
     let order = "octet_length(order_date) || ':' || order_date || amount || ',' || octet_length(product_type) || ':' \
                  || product_type || octet_length(COALESCE(destination, '')) || ':' || COALESCE(destination, '')";
@@ -389,7 +480,7 @@ fn history_sql(backend: Backend) -> String {
         Backend::Postgres => format!("string_agg({order}, '' ORDER BY order_date, id)"),
     };
     format!(
-        "SELECT customer_id, COUNT(*), {concat} FROM orders \
+        "SELECT customer_id, {concat} FROM orders \
          WHERE status NOT IN ('cancelled', 'refunded') AND order_date <= $1 AND customer_id > $2 \
          GROUP BY customer_id ORDER BY customer_id LIMIT {HISTORY_PAGE}"
     )

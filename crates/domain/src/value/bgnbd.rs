@@ -10,7 +10,7 @@
 //! none) and age T (time since the first purchase), all in one time unit.
 
 use super::gamma_gamma::shape_to_theta;
-use super::{digamma_difference, hyp2f1, ln_gamma_ratio, log_sum_exp, minimise, FitError, Report};
+use super::{digamma_difference, ln_gamma_ratio, log_sum_exp, minimise, FitError, Hyp2f1, Report};
 
 /// One customer's purchase history as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,7 +171,7 @@ impl BgNbd {
     ///
     /// The formula divides by a − 1, where the bracket vanishes too: within
     /// [`A_NEAR_ONE`] (10⁻⁴) of a = 1, where the quotient would lose digits,
-    /// the expectation is interpolated linearly between a = 1 ∓ 10⁻⁴ (it is
+    /// the quotient is interpolated linearly between a = 1 ∓ 10⁻⁴ (it is
     /// smooth in a, so this is off by about 10⁻⁸ relative).
     ///
     /// `None` if `t` is negative or [`hyp2f1`] does not converge, which
@@ -187,29 +187,24 @@ impl BgNbd {
         if t.is_nan() || t < 0.0 {
             return None;
         }
-        if t == 0.0 {
-            return Some(0.0);
-        }
-        let e = if (self.a - 1.0).abs() < A_NEAR_ONE {
-            let below = BgNbd { a: 1.0 - A_NEAR_ONE, ..*self }.expected_purchases_eq10(s, t)?;
-            let above = BgNbd { a: 1.0 + A_NEAR_ONE, ..*self }.expected_purchases_eq10(s, t)?;
-            below + (above - below) * (self.a - (1.0 - A_NEAR_ONE)) / (2.0 * A_NEAR_ONE)
-        } else {
-            self.expected_purchases_eq10(s, t)?
-        };
-        // Rounding in the bracket can leave a tiny negative for a tiny t.
-        e.is_finite().then_some(e.max(0.0))
+        self.expectation(s, t)?.at(t)
     }
 
-    /// FHL eq. (10) as written (see [`Self::expected_purchases`]), a ≠ 1.
-    fn expected_purchases_eq10(&self, s: &Summary, t: f64) -> Option<f64> {
-        let BgNbd { r, alpha, a, b } = *self;
-        let x = f64::from(s.frequency);
-        let z = t / (alpha + s.age + t);
-        let f = hyp2f1(r + x, b + x, a + b + x - 1.0, z)?;
-        let head = (a + b + x - 1.0) / (a - 1.0);
-        let decay = (-(r + x) * (t / (alpha + s.age)).ln_1p()).exp();
-        Some(head * (1.0 - decay * f) * self.p_alive(s))
+    /// E[Y(t) | x, tₓ, T] of one summary for every t up to `horizon`, ready
+    /// to be evaluated at many t (the forecasts of a run need dozens per
+    /// customer): the series of ₂F₁ and P(alive) are computed once. `None`
+    /// where [`Self::expected_purchases`] at `horizon` is `None` for the
+    /// series' sake; a shorter horizon may still work.
+    pub fn expectation(&self, s: &Summary, horizon: f64) -> Option<Expectation> {
+        if horizon.is_nan() || horizon < 0.0 {
+            return None;
+        }
+        let near_one = (self.a - 1.0).abs() < A_NEAR_ONE;
+        let part = |a: f64| Eq10::new(&BgNbd { a, ..*self }, s, horizon);
+        let (first, second) =
+            if near_one { (part(1.0 - A_NEAR_ONE)?, Some(part(1.0 + A_NEAR_ONE)?)) } else { (part(self.a)?, None) };
+        let weight = (self.a - (1.0 - A_NEAR_ONE)) / (2.0 * A_NEAR_ONE);
+        Some(Expectation { first, second, weight, p_alive: self.p_alive(s), horizon })
     }
 
     /// The likely window until the next purchase: the time t at which the
@@ -219,19 +214,88 @@ impl BgNbd {
     /// customer is not expected to make half a purchase within the horizon
     /// (customers who have likely dropped out never are).
     pub fn next_purchase_window(&self, s: &Summary, horizon: f64) -> Option<f64> {
-        if self.expected_purchases(s, horizon)? < 0.5 {
+        let expected = self.expectation(s, horizon)?;
+        if expected.at(horizon)? < 0.5 {
             return None;
         }
         let (mut lo, mut hi) = (0.0, horizon);
         while hi - lo > 1e-6 * hi {
             let mid = 0.5 * (lo + hi);
-            if self.expected_purchases(s, mid)? < 0.5 {
+            if expected.at(mid)? < 0.5 {
                 lo = mid;
             } else {
                 hi = mid;
             }
         }
         Some(hi)
+    }
+}
+
+/// E[Y(t) | x, tₓ, T] of one customer for t up to a horizon (see
+/// [`BgNbd::expectation`]).
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    first: Eq10,
+    /// Near a = 1: the formula at a = 1 + [`A_NEAR_ONE`], `first` being at
+    /// a = 1 − [`A_NEAR_ONE`]; the result interpolates by `weight`.
+    second: Option<Eq10>,
+    weight: f64,
+    p_alive: f64,
+    horizon: f64,
+}
+
+impl Expectation {
+    /// The purchases expected in the next `t` time units, exactly as
+    /// [`BgNbd::expected_purchases`] gives them; `None` for a negative `t` or
+    /// one beyond the horizon the expectation was made for.
+    pub fn at(&self, t: f64) -> Option<f64> {
+        if t.is_nan() || t < 0.0 || t > self.horizon {
+            return None;
+        }
+        if t == 0.0 {
+            return Some(0.0);
+        }
+        let bracket = match &self.second {
+            None => self.first.at(t),
+            Some(above) => {
+                let below = self.first.at(t);
+                below + (above.at(t) - below) * self.weight
+            }
+        };
+        let e = bracket * self.p_alive;
+        // Rounding in the bracket can leave a tiny negative for a tiny t.
+        e.is_finite().then_some(e.max(0.0))
+    }
+
+    /// P(alive) of the customer.
+    pub fn p_alive(&self) -> f64 {
+        self.p_alive
+    }
+}
+
+/// FHL eq. (10) without its P(alive) factor, for one a ≠ 1:
+/// (a+b+x−1)/(a−1) · [1 − (1 + t/(α+T))^−(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))].
+#[derive(Debug, Clone)]
+struct Eq10 {
+    head: f64,
+    shape: f64,
+    scale: f64,
+    series: Hyp2f1,
+}
+
+impl Eq10 {
+    fn new(m: &BgNbd, s: &Summary, horizon: f64) -> Option<Eq10> {
+        let BgNbd { r, alpha, a, b } = *m;
+        let x = f64::from(s.frequency);
+        let scale = alpha + s.age;
+        let series = Hyp2f1::up_to(r + x, b + x, a + b + x - 1.0, horizon / (scale + horizon))?;
+        Some(Eq10 { head: (a + b + x - 1.0) / (a - 1.0), shape: r + x, scale, series })
+    }
+
+    fn at(&self, t: f64) -> f64 {
+        let f = self.series.at(t / (self.scale + t));
+        let decay = (-self.shape * (t / self.scale).ln_1p()).exp();
+        self.head * (1.0 - decay * f)
     }
 }
 
@@ -529,6 +593,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::hyp2f1;
     use crate::value::{digamma, nelder_mead};
 
     /// The published CDNOW estimates (FHL section 5), time in weeks.
@@ -580,6 +645,49 @@ mod tests {
         assert!((CDNOW.expected_purchases(&c, w).unwrap() - 0.5).abs() < 1e-5);
         // long silent: not expected to buy again
         assert_eq!(CDNOW.next_purchase_window(&s(1, 1.0, 78.0), 104.0), None);
+    }
+
+    #[test]
+    fn one_expectation_serves_every_time_up_to_its_horizon() {
+        // A cohort in days like a travel agency's, one at a ≈ 1, and CDNOW.
+        let days = BgNbd { r: 0.4696, alpha: 93.13, a: 0.0309, b: 0.3222 };
+        let near_one = BgNbd { a: 1.0 + A_NEAR_ONE / 2.0, ..days };
+        // A one-time buyer, a regular, and a customer with 1,007 repeat
+        // trips, whose ₂F₁ coefficients alone overflow at this horizon.
+        for m in [days, near_one, CDNOW] {
+            for c in [s(0, 0.0, 400.0), s(6, 700.0, 900.0), s(1007, 1376.0, 1377.0)] {
+                let e = m.expectation(&c, 1096.0).unwrap();
+                assert_eq!(e.p_alive(), m.p_alive(&c));
+                let mut before = 0.0;
+                for t in [0.5, 1.0, 30.0, 90.0, 365.0, 730.0, 1096.0] {
+                    let shared = e.at(t).unwrap();
+                    // The expectation made for this t alone, and FHL eq. (10)
+                    // written out with ₂F₁ summed afresh.
+                    let alone = m.expected_purchases(&c, t).unwrap();
+                    // For a small t the bracket 1 − decay·₂F₁ cancels, and
+                    // near a = 1 it is divided by a − 1 ≈ 5·10⁻⁵: both
+                    // magnify the rounding of either series.
+                    let tolerance = if (m.a - 1.0).abs() < A_NEAR_ONE { 1e-8 } else { 1e-10 };
+                    assert!((shared - alone).abs() <= tolerance * alone, "{m:?} {c:?} t={t}: {shared} vs {alone}");
+                    if (m.a - 1.0).abs() >= A_NEAR_ONE {
+                        let x = f64::from(c.frequency);
+                        let z = t / (m.alpha + c.age + t);
+                        let f = hyp2f1(m.r + x, m.b + x, m.a + m.b + x - 1.0, z).unwrap();
+                        let decay = ((m.alpha + c.age) / (m.alpha + c.age + t)).powf(m.r + x);
+                        let eq10 = (m.a + m.b + x - 1.0) / (m.a - 1.0) * (1.0 - decay * f) * m.p_alive(&c);
+                        assert!(
+                            (shared - eq10).abs() <= 1e-9 * eq10.max(1e-3),
+                            "{m:?} {c:?} t={t}: {shared} vs {eq10}"
+                        );
+                    }
+                    assert!(shared.is_finite() && shared > before, "{m:?} {c:?} t={t}: {shared} after {before}");
+                    before = shared;
+                }
+                assert_eq!(e.at(1096.5), None, "beyond the horizon");
+                assert_eq!(e.at(-1.0), None);
+                assert_eq!(e.at(0.0), Some(0.0));
+            }
+        }
     }
 
     #[test]

@@ -234,32 +234,26 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
     let monthly = month_rate(settings.discount_rate_bp);
     let terms = ClvTerms { periods: settings.clv_months, period_length: MONTH_DAYS, discount_rate: monthly };
 
-    // The forecasts depend on a customer only through (x, tₓ, T), and the CLV
-    // of a customer without repeat spend only through that too; with whole
-    // days many customers share one (every one-time buyer who joined on the
-    // same day), so each distinct summary is forecast once.
+    // The forecasts depend on a customer only through (x, tₓ, T), and so
+    // does the CLV but for the spend per purchase, a factor; with whole days
+    // many customers share one (every one-time buyer who joined on the same
+    // day), so each distinct summary is forecast once.
     let no_spend = SpendSummary { frequency: 0, mean_spend: 0.0 };
-    let mut distinct: Vec<(Summary, bool)> = Vec::new();
+    let mut distinct: Vec<Summary> = Vec::new();
     let mut forecast_of: Vec<Option<u32>> = vec![None; facts.len()];
     if bgnbd.is_some() {
         let mut index: HashMap<(u32, u32, u32), u32> = HashMap::new();
         for (i, s) in summaries.iter().enumerate() {
             let Some(s) = s else { continue };
             let k = *index.entry(summary_key(s)).or_insert_with(|| {
-                distinct.push((*s, false));
+                distinct.push(*s);
                 (distinct.len() - 1) as u32
             });
-            if repeat_spend(&facts[i]).is_none() {
-                distinct[k as usize].1 = true;
-            }
             forecast_of[i] = Some(k);
         }
     }
     let forecasts: Vec<Forecast> = match bgnbd {
-        Some(m) => parallel_map(distinct.len(), |k| {
-            let (s, plain_clv) = distinct[k];
-            forecast(&m, &s, as_of, plain_clv.then_some(()).and(gamma_gamma).map(|g| (g, &no_spend, &terms)))
-        }),
+        Some(m) => parallel_map(distinct.len(), |k| forecast(&m, &distinct[k], as_of, &terms)),
         None => Vec::new(),
     };
 
@@ -267,7 +261,6 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
         let c = &customers[i];
         let f = &facts[i];
         let occasions = f.days.len() as u32;
-        let s = summaries[i];
         let last = f.days.last().copied();
         let typical_gap = lifecycle::typical_gap(&f.days);
         let fc = forecast_of[i].map(|k| &forecasts[k as usize]);
@@ -275,11 +268,10 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
         let expected = fc.and_then(|fc| fc.expected);
         let next_window = fc.and_then(|fc| fc.next_window);
         let monetary = if occasions == 0 { Money::ZERO } else { Money(f.total / i64::from(occasions)) };
-        let clv = match (bgnbd, gamma_gamma, s) {
-            (Some(m), Some(g), Some(s)) => match repeat_spend(f) {
-                Some(spend) => clv_money(g.clv(&m, &s, &spend, &terms)),
-                None => fc.and_then(|fc| fc.plain_clv),
-            },
+        let clv = match (gamma_gamma, fc.and_then(|fc| fc.discounted)) {
+            (Some(g), Some(purchases)) => {
+                clv_money(Some(purchases * g.expected_spend(&repeat_spend(f).unwrap_or(no_spend))))
+            }
             _ => None,
         };
         let stage = lifecycle::stage(
@@ -366,36 +358,35 @@ fn summary_key(s: &Summary) -> (u32, u32, u32) {
     (s.frequency, s.recency as u32, s.age as u32)
 }
 
-/// What BG/NBD (and Gamma-Gamma, for a customer without repeat spend) say
-/// about one distinct summary.
+/// What BG/NBD says about one distinct summary.
 struct Forecast {
     p_alive: f64,
     expected: Option<[f64; 3]>,
     next_window: Option<(NaiveDate, Option<NaiveDate>)>,
-    plain_clv: Option<Money>,
+    /// The discounted purchases of the CLV (see
+    /// [`ClvTerms::discounted_purchases`]).
+    discounted: Option<f64>,
 }
 
-fn forecast(
-    m: &BgNbd,
-    s: &Summary,
-    as_of: NaiveDate,
-    plain_clv: Option<(GammaGamma, &SpendSummary, &ClvTerms)>,
-) -> Forecast {
-    let expected = match (m.expected_purchases(s, 30.0), m.expected_purchases(s, 90.0), m.expected_purchases(s, 365.0))
-    {
+fn forecast(m: &BgNbd, s: &Summary, as_of: NaiveDate, terms: &ClvTerms) -> Forecast {
+    // The series behind every expectation below is computed once, for the
+    // longest time asked; should it not converge that far, each time gets
+    // its own (the shorter ones may still converge).
+    let horizon = (f64::from(terms.periods) * terms.period_length).max(WINDOW_HORIZON_DAYS).max(365.0);
+    let series = m.expectation(s, horizon);
+    let at = |t: f64| match &series {
+        Some(e) => e.at(t),
+        None => m.expected_purchases(s, t),
+    };
+    let expected = match (at(30.0), at(90.0), at(365.0)) {
         (Some(a), Some(b), Some(c)) => Some([a, b, c]),
         _ => None,
     };
-    let next_window = time_to_expect(m, s, 0.25).map(|from| {
-        let to = time_to_expect(m, s, 0.75);
+    let next_window = time_to_expect(at, 0.25).map(|from| {
+        let to = time_to_expect(at, 0.75);
         (as_of + Duration::days(from.ceil() as i64), to.map(|t| as_of + Duration::days(t.ceil() as i64)))
     });
-    Forecast {
-        p_alive: m.p_alive(s),
-        expected,
-        next_window,
-        plain_clv: plain_clv.and_then(|(g, spend, terms)| clv_money(g.clv(m, s, spend, terms))),
-    }
+    Forecast { p_alive: m.p_alive(s), expected, next_window, discounted: terms.discounted_purchases(at) }
 }
 
 /// A CLV in yuan as money, when finite.
@@ -430,8 +421,8 @@ pub fn month_rate(annual_bp: u32) -> f64 {
 }
 
 /// Days until `level` purchases are expected, within the horizon.
-fn time_to_expect(m: &BgNbd, s: &Summary, level: f64) -> Option<f64> {
-    let at_horizon = m.expected_purchases(s, WINDOW_HORIZON_DAYS)?;
+fn time_to_expect(at: impl Fn(f64) -> Option<f64>, level: f64) -> Option<f64> {
+    let at_horizon = at(WINDOW_HORIZON_DAYS)?;
     if at_horizon < level {
         return None;
     }
@@ -439,7 +430,7 @@ fn time_to_expect(m: &BgNbd, s: &Summary, level: f64) -> Option<f64> {
     // Whole days are enough: 10 halvings of 730 days.
     while hi - lo > 0.5 {
         let mid = 0.5 * (lo + hi);
-        if m.expected_purchases(s, mid)? < level {
+        if at(mid)? < level {
             lo = mid;
         } else {
             hi = mid;

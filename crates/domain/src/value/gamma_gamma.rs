@@ -140,17 +140,30 @@ impl GammaGamma {
     /// purchase, discounted to today at the end of that period. `None` if a
     /// BG/NBD expectation cannot be computed or the terms are not sensible.
     pub fn clv(&self, purchases: &BgNbd, history: &Summary, spend: &SpendSummary, terms: &ClvTerms) -> Option<f64> {
-        let sensible = terms.period_length > 0.0 && terms.discount_rate > -1.0;
+        let horizon = f64::from(terms.periods) * terms.period_length;
+        let expected = purchases.expectation(history, horizon)?;
+        Some(terms.discounted_purchases(|t| expected.at(t))? * self.expected_spend(spend))
+    }
+}
+
+impl ClvTerms {
+    /// Σ_{i=1..n} (E[Y(iτ)] − E[Y((i−1)τ)]) / (1 + d)^i: the purchases
+    /// expected in each future period, discounted to today at the end of it,
+    /// with E[Y(t)] from `expected` (the CLV of [`GammaGamma::clv`] before the
+    /// spend per purchase, which does not depend on t). `None` if an
+    /// expectation is `None` or the terms are not sensible.
+    pub fn discounted_purchases(&self, expected: impl Fn(f64) -> Option<f64>) -> Option<f64> {
+        let sensible = self.period_length > 0.0 && self.discount_rate > -1.0;
         if !sensible {
             return None;
         }
-        let per_purchase = self.expected_spend(spend);
         let mut total = 0.0;
         let mut before = 0.0;
-        for i in 1..=terms.periods {
-            let i = f64::from(i);
-            let after = purchases.expected_purchases(history, i * terms.period_length)?;
-            total += (after - before) * per_purchase / (1.0 + terms.discount_rate).powf(i);
+        let mut discount = 1.0;
+        for i in 1..=self.periods {
+            let after = expected(f64::from(i) * self.period_length)?;
+            discount /= 1.0 + self.discount_rate;
+            total += (after - before) * discount;
             before = after;
         }
         Some(total)

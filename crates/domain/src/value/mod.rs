@@ -101,28 +101,79 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
 /// falls below 1e-15 of the total, and gives `None` if that takes more than a
 /// million terms or |z| ≥ 1.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
-    let usable = z.abs() < 1.0 && a.is_finite() && b.is_finite() && c.is_finite();
-    if !usable {
-        return None;
-    }
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 0..1_000_000u32 {
-        let k = f64::from(k);
-        term *= (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
-        sum += term;
-        if !sum.is_finite() {
+    Hyp2f1::up_to(a, b, c, z).map(|series| series.at(z))
+}
+
+/// The power series of ₂F₁(a, b; c; ·) cut where it has converged for every
+/// argument up to a largest one, so that one function with the same
+/// parameters can be evaluated at many arguments without computing its
+/// coefficients again (a BG/NBD forecast evaluates one at dozens of times).
+#[derive(Debug, Clone)]
+pub(crate) struct Hyp2f1 {
+    /// The terms at `z_max`, (a)ₖ(b)ₖ / ((c)ₖ k!) z_maxᵏ for k = 0, 1, …
+    /// (the coefficients alone can overflow where the terms do not).
+    terms: Vec<f64>,
+    /// tails[k]: the sum of the terms from k on, a bound on what they add
+    /// at any smaller argument.
+    tails: Vec<f64>,
+    z_max: f64,
+}
+
+impl Hyp2f1 {
+    /// The series for every z in [0, `z_max`], under the stopping rule of
+    /// [`hyp2f1`] applied at `z_max`. With a, b, c > 0 every coefficient is
+    /// positive, so the tail's share of the sum grows with z: a series cut
+    /// for `z_max` is cut at least as finely for any smaller z. `None` where
+    /// [`hyp2f1`] gives `None`.
+    pub(crate) fn up_to(a: f64, b: f64, c: f64, z_max: f64) -> Option<Hyp2f1> {
+        let usable = z_max.abs() < 1.0 && a.is_finite() && b.is_finite() && c.is_finite();
+        if !usable {
             return None;
         }
-        // Once the ratio of consecutive terms ρ is below 1 the rest of the
-        // series is at most term·ρ/(1−ρ) (the ratios move monotonically
-        // towards z), so stop when that bound is negligible.
-        let ratio = ((a + k + 1.0) * (b + k + 1.0) / ((c + k + 1.0) * (k + 2.0)) * z).abs().max(z.abs());
-        if ratio < 1.0 && (term * ratio / (1.0 - ratio)).abs() <= 1e-15 * sum.abs() {
-            return Some(sum);
+        let mut terms = vec![1.0];
+        let (mut term, mut sum) = (1.0f64, 1.0f64);
+        for k in 0..1_000_000u32 {
+            let k = f64::from(k);
+            term *= (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z_max;
+            sum += term;
+            if !sum.is_finite() {
+                return None;
+            }
+            terms.push(term);
+            // Once the ratio of consecutive terms ρ is below 1 the rest of the
+            // series is at most term·ρ/(1−ρ) (the ratios move monotonically
+            // towards z), so stop when that bound is negligible.
+            let ratio = ((a + k + 1.0) * (b + k + 1.0) / ((c + k + 1.0) * (k + 2.0)) * z_max).abs().max(z_max.abs());
+            if ratio < 1.0 && (term * ratio / (1.0 - ratio)).abs() <= 1e-15 * sum.abs() {
+                let mut tails = terms.clone();
+                for k in (0..tails.len() - 1).rev() {
+                    tails[k] += tails[k + 1];
+                }
+                return Some(Hyp2f1 { terms, tails, z_max });
+            }
         }
+        None
     }
-    None
+
+    /// The sum at `z`, for |z| up to the `z_max` the series was cut for:
+    /// Σ termₖ uᵏ with u = z / z_max, stopped once the rest, at most
+    /// u^(k+1) · tails[k+1], is below 1e-15 of the sum (at a small z after
+    /// a few terms).
+    pub(crate) fn at(&self, z: f64) -> f64 {
+        if z == self.z_max {
+            return self.tails[0];
+        }
+        let u = z / self.z_max;
+        let (mut sum, mut power) = (0.0, 1.0);
+        for (term, rest) in self.terms.iter().zip(&self.tails[1..]) {
+            sum += term * power;
+            power *= u;
+            if (power * rest).abs() <= 1e-15 * sum.abs() {
+                return sum;
+            }
+        }
+        sum + self.terms[self.terms.len() - 1] * power
+    }
 }
 
 /// ln(eˣ + eʸ) without overflow or underflow.
@@ -531,6 +582,19 @@ mod tests {
         assert!((hyp2f1(1.0, 1.0, 2.0, z).unwrap() - (-(1.0f64 - z).ln() / z)).abs() < 1e-10);
         assert_eq!(hyp2f1(1.0, 1.0, 2.0, 1.0), None);
         assert_eq!(hyp2f1(0.0, 1.0, 2.0, 0.7), Some(1.0));
+        // Coefficients (1000)ₖ/k! beyond f64 for k ≈ 1,000, terms not:
+        // ₂F₁(1000, 7; 7; ½) = 2¹⁰⁰⁰.
+        let big = hyp2f1(1000.0, 7.0, 7.0, 0.5).unwrap();
+        assert!((big / 2f64.powi(1000) - 1.0).abs() < 1e-12, "{big}");
+    }
+
+    #[test]
+    fn one_series_serves_every_argument_up_to_its_largest() {
+        let series = Hyp2f1::up_to(1.0, 1.0, 2.0, 0.9).unwrap();
+        for z in [0.0f64, 1e-9, 0.1, 0.5, 0.89, 0.9] {
+            let exact = if z == 0.0 { 1.0 } else { -(-z).ln_1p() / z };
+            assert!((series.at(z) - exact).abs() < 1e-13, "z={z}: {} vs {exact}", series.at(z));
+        }
     }
 
     #[test]
