@@ -10,6 +10,42 @@ use domain::ids::AuditId;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+const INSERT_SQL: &str = "INSERT INTO audit_log (actor_id, actor_name, actor_team_id, action, entity, entity_id, \
+     summary, changes, ip, request_id, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id";
+
+/// [`record`] inside a write transaction of SQLite's own interface (see
+/// `native`).
+pub(crate) fn record_native(
+    conn: &rusqlite::Connection,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: &str,
+    summary: &str,
+    changes: &ChangeSet,
+) -> rusqlite::Result<AuditId> {
+    let changes = serde_json::to_string(&changes.0).unwrap_or_else(|_| "[]".into());
+    let id = conn.query_row(
+        INSERT_SQL,
+        rusqlite::params![
+            actor.user_id.map(|u| u.0),
+            actor.name.as_str(),
+            actor.team_id.map(|t| t.0),
+            action.code(),
+            entity,
+            entity_id,
+            summary,
+            changes,
+            actor.ip.as_deref(),
+            actor.request_id.as_deref(),
+            now_ms(),
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(AuditId(id))
+}
+
 /// Writes one audit row inside the caller's transaction.
 pub async fn record(
     tx: &mut Tx,
@@ -22,23 +58,20 @@ pub async fn record(
 ) -> Result<AuditId> {
     let now = now_ms();
     let changes = serde_json::to_string(&changes.0).unwrap_or_else(|_| "[]".into());
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO audit_log (actor_id, actor_name, actor_team_id, action, entity, entity_id, summary, changes, ip, request_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-    )
-    .bind(actor.user_id.map(|u| u.0))
-    .bind(actor.name.as_str())
-    .bind(actor.team_id.map(|t| t.0))
-    .bind(action.code())
-    .bind(entity)
-    .bind(entity_id)
-    .bind(summary)
-    .bind(changes)
-    .bind(actor.ip.as_deref())
-    .bind(actor.request_id.as_deref())
-    .bind(now)
-    .fetch_one(&mut ***tx)
-    .await?;
+    let id: i64 = sqlx::query_scalar(INSERT_SQL)
+        .bind(actor.user_id.map(|u| u.0))
+        .bind(actor.name.as_str())
+        .bind(actor.team_id.map(|t| t.0))
+        .bind(action.code())
+        .bind(entity)
+        .bind(entity_id)
+        .bind(summary)
+        .bind(changes)
+        .bind(actor.ip.as_deref())
+        .bind(actor.request_id.as_deref())
+        .bind(now)
+        .fetch_one(&mut ***tx)
+        .await?;
     Ok(AuditId(id))
 }
 

@@ -231,6 +231,12 @@ impl Store {
         Ok(Tx { inner, _turn: turn })
     }
 
+    /// The process's turn to write to SQLite, for a writer that does not
+    /// go through [`Store::begin`] (see `native`).
+    pub(crate) async fn write_turn(&self) -> OwnedMutexGuard<()> {
+        self.write_turn.clone().lock_owned().await
+    }
+
     /// Checks that the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

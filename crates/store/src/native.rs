@@ -38,6 +38,26 @@ pub(crate) fn open_reader(path: &std::path::Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A connection for one large write transaction, set up like the pool's:
+/// WAL, `synchronous = FULL` (a commit survives a crash), foreign keys
+/// checked. Its page cache may grow to [`WRITER_CACHE_KIB`]: with the pool's
+/// 16 MB, a transaction that changes hundreds of megabytes spills pages to
+/// the WAL and looks each up there again. The cache goes with the
+/// connection. The caller holds the process's write turn
+/// ([`Store::write_turn`]).
+pub(crate) fn open_writer(path: &std::path::Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
+         PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB}; \
+         PRAGMA mmap_size = 2147418112;"
+    ))?;
+    Ok(conn)
+}
+
+/// The most page cache a bulk writer may use (KiB): 1 GiB.
+const WRITER_CACHE_KIB: i64 = 1024 * 1024;
+
 /// Column `i` of `row` as text, without copying it.
 pub(crate) fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     row.get_ref(i)?

@@ -255,6 +255,20 @@ impl<'a> Statement<'a> {
         }
         q
     }
+
+    /// Runs the statement on a connection of SQLite's own interface (see
+    /// `native`), preparing it once per distinct text.
+    pub(crate) fn execute_native(&self, conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
+        let mut statement = conn.prepare_cached(&self.text)?;
+        for (i, v) in self.values.iter().enumerate() {
+            match v {
+                Bound::Int(v) => statement.raw_bind_parameter(i + 1, v)?,
+                Bound::Text(v) => statement.raw_bind_parameter(i + 1, v.as_deref())?,
+                Bound::Real(v) => statement.raw_bind_parameter(i + 1, v)?,
+            }
+        }
+        statement.raw_execute()
+    }
 }
 
 #[cfg(test)]

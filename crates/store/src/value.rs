@@ -203,15 +203,11 @@ pub async fn evaluate(
     let started = now_ms();
     let clock = std::time::Instant::now();
     let mut timings = serde_json::Map::new();
-    let mut lap = |name: &str, t: &mut std::time::Instant| {
-        timings.insert(name.to_string(), serde_json::json!(t.elapsed().as_millis() as u64));
-        *t = std::time::Instant::now();
-    };
     let mut t = clock;
     let (settings, _) = settings(store).await?;
     progress("reading customers and orders");
     let loaded = load(store, as_of).await?;
-    lap("read_ms", &mut t);
+    lap(&mut timings, "read_ms", &mut t);
     progress("fitting the models and scoring every customer");
     let inputs = loaded.inputs;
     let settings_for_run = settings;
@@ -222,54 +218,25 @@ pub async fn evaluate(
     .await
     .map_err(|e| StoreError::Migration(format!("evaluation failed: {e}")))?;
     let (inputs, evaluation) = evaluation;
-    lap("model_ms", &mut t);
+    lap(&mut timings, "model_ms", &mut t);
     progress("saving the snapshot, grades, stages and alerts");
-    let mut tx = store.begin().await?;
-    let run_id = insert_run(&mut tx, actor, as_of, trigger, &settings, started).await?;
-    let mut w = std::time::Instant::now();
-    write_snapshot(&mut tx, store.backend(), run_id, &evaluation).await?;
-    lap("write_snapshot_ms", &mut w);
-    let changes = apply_grades_and_stages(&mut tx, store.backend(), run_id).await?;
-    lap("write_grades_ms", &mut w);
-    let alerts = raise_alerts(&mut tx, store.backend(), run_id, &evaluation, &loaded.owners).await?;
-    lap("write_alerts_ms", &mut w);
-    lap("write_ms", &mut t);
-    let summary = summary_json(&evaluation, &inputs, as_of, alerts, changes, timings, loaded.orders);
-    let buyers = evaluation.results.iter().filter(|r| r.occasions > 0).count() as i64;
-    sqlx::query(
-        "UPDATE value_runs SET status = 'done', customers = $1, buyers = $2, orders = $3, alerts = $4, summary = $5, \
-         finished_at = $6, updated_at = $6 WHERE id = $7",
-    )
-    .bind(evaluation.results.len() as i64)
-    .bind(buyers)
-    .bind(loaded.orders)
-    .bind(alerts as i64)
-    .bind(summary.to_string())
-    .bind(now_ms())
-    .bind(run_id)
-    .execute(&mut **tx)
-    .await?;
-    let mut c = ChangeSet::new();
-    c.diff("as_of", None, Some(&as_of.to_string()), Sensitivity::Plain);
-    c.diff("customers", None, Some(&evaluation.results.len().to_string()), Sensitivity::Plain);
-    c.diff("grade_changes", None, Some(&changes.to_string()), Sensitivity::Plain);
-    c.diff("alerts", None, Some(&alerts.to_string()), Sensitivity::Plain);
-    audit::record(
-        &mut tx,
-        actor,
-        Action::Create,
-        "value_run",
-        &run_id.to_string(),
-        &format!("value evaluation as of {as_of}"),
-        &c,
-    )
-    .await?;
-    tx.commit().await?;
+    let write = RunWrite { actor: actor.clone(), as_of, trigger, settings, started, orders: loaded.orders, timings };
+    let run_id = match crate::native::sqlite_file(store) {
+        Some(path) => {
+            let _turn = store.write_turn().await;
+            tokio::task::spawn_blocking(move || write_native(&path, write, &evaluation, &inputs, &loaded.owners))
+                .await
+                .map_err(|e| StoreError::Migration(format!("saving the run failed: {e}")))??
+        }
+        None => write_pooled(store, write, &evaluation, &inputs, &loaded.owners).await?,
+    };
     if store.backend() == Backend::Postgres {
         // The planner needs to know the snapshot table grew.
         let _ = sqlx::query("ANALYZE customer_values").execute(store.pool()).await;
     }
-    Ok(RunReport { run: run(store, run_id).await?, grade_changes: changes })
+    let run = run(store, run_id).await?;
+    let grade_changes = run.summary["grade_changes"].as_u64().unwrap_or(0) as usize;
+    Ok(RunReport { run, grade_changes })
 }
 
 struct Loaded {
@@ -508,28 +475,163 @@ fn parse_history(mut text: &str, mut each: impl FnMut(&str, i64, &str, &str)) ->
     Some(())
 }
 
-async fn insert_run(
-    tx: &mut Tx,
-    actor: &Actor,
+/// Records how long a step took, as `name` in the run's timings.
+fn lap(timings: &mut serde_json::Map<String, serde_json::Value>, name: &str, t: &mut std::time::Instant) {
+    timings.insert(name.to_string(), serde_json::json!(t.elapsed().as_millis() as u64));
+    *t = std::time::Instant::now();
+}
+
+/// What the write step of a run needs besides the evaluation.
+struct RunWrite {
+    actor: Actor,
     as_of: NaiveDate,
     trigger: Trigger,
-    settings: &ValueSettings,
+    settings: ValueSettings,
     started: i64,
+    orders: i64,
+    timings: serde_json::Map<String, serde_json::Value>,
+}
+
+const INSERT_RUN_SQL: &str = "INSERT INTO value_runs (as_of, trigger_kind, actor_id, actor_name, settings, status, \
+     started_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7) RETURNING id";
+
+const FINISH_RUN_SQL: &str = "UPDATE value_runs SET status = 'done', customers = $1, buyers = $2, orders = $3, \
+     alerts = $4, summary = $5, finished_at = $6, updated_at = $6 WHERE id = $7";
+
+const OPEN_ALERTS_SQL: &str = "SELECT customer_id, kind FROM value_alerts WHERE status = 'open'";
+
+/// The run's audit row: what was evaluated and what it changed.
+fn run_changes(as_of: NaiveDate, customers: usize, grade_changes: usize, alerts: usize) -> ChangeSet {
+    let mut c = ChangeSet::new();
+    c.diff("as_of", None, Some(&as_of.to_string()), Sensitivity::Plain);
+    c.diff("customers", None, Some(&customers.to_string()), Sensitivity::Plain);
+    c.diff("grade_changes", None, Some(&grade_changes.to_string()), Sensitivity::Plain);
+    c.diff("alerts", None, Some(&alerts.to_string()), Sensitivity::Plain);
+    c
+}
+
+/// The write step through the pool, in one transaction; the run's id.
+async fn write_pooled(
+    store: &Store,
+    mut run: RunWrite,
+    e: &Evaluation,
+    inputs: &[CustomerInput],
+    owners: &HashMap<i64, (i64, Option<i64>)>,
 ) -> Result<i64> {
+    let backend = store.backend();
+    let mut t = std::time::Instant::now();
+    let mut tx = store.begin().await?;
     let now = now_ms();
-    Ok(sqlx::query_scalar(
-        "INSERT INTO value_runs (as_of, trigger_kind, actor_id, actor_name, settings, status, started_at, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7) RETURNING id",
-    )
-    .bind(as_of.to_string())
-    .bind(trigger.code())
-    .bind(actor.user_id.map(|u| u.0))
-    .bind(actor.name.as_str())
-    .bind(serde_json::to_string(settings).unwrap_or_default())
-    .bind(started)
-    .bind(now)
-    .fetch_one(&mut ***tx)
-    .await?)
+    let run_id: i64 = sqlx::query_scalar(INSERT_RUN_SQL)
+        .bind(run.as_of.to_string())
+        .bind(run.trigger.code())
+        .bind(run.actor.user_id.map(|u| u.0))
+        .bind(run.actor.name.as_str())
+        .bind(serde_json::to_string(&run.settings).unwrap_or_default())
+        .bind(run.started)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    for chunk in e.results.chunks(snapshot_rows_per_statement(backend)) {
+        snapshot_statement(backend, run_id, chunk).query().execute(&mut **tx).await?;
+    }
+    lap(&mut run.timings, "write_snapshot_ms", &mut t);
+    let changes = sqlx::query(apply_sql(backend)).bind(run_id).execute(&mut **tx).await?.rows_affected() as usize;
+    lap(&mut run.timings, "write_grades_ms", &mut t);
+    let open: Vec<(i64, String)> = sqlx::query_as(OPEN_ALERTS_SQL).fetch_all(&mut **tx).await?;
+    let rows = alert_rows(e, owners, open.into_iter().collect());
+    for chunk in rows.chunks(ALERTS_PER_STATEMENT) {
+        alert_statement(backend, run_id, now, chunk).query().execute(&mut **tx).await?;
+    }
+    lap(&mut run.timings, "write_alerts_ms", &mut t);
+    let summary = summary_json(e, inputs, run.as_of, rows.len(), changes, run.timings, run.orders);
+    sqlx::query(FINISH_RUN_SQL)
+        .bind(e.results.len() as i64)
+        .bind(buyers(e))
+        .bind(run.orders)
+        .bind(rows.len() as i64)
+        .bind(summary.to_string())
+        .bind(now_ms())
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    let changes = run_changes(run.as_of, e.results.len(), changes, rows.len());
+    let what = format!("value evaluation as of {}", run.as_of);
+    audit::record(&mut tx, &run.actor, Action::Create, "value_run", &run_id.to_string(), &what, &changes).await?;
+    tx.commit().await?;
+    Ok(run_id)
+}
+
+/// The write step through SQLite's own interface (see `native`), in one
+/// transaction; the same statements as [`write_pooled`]. The caller holds
+/// the process's write turn.
+fn write_native(
+    path: &std::path::Path,
+    mut run: RunWrite,
+    e: &Evaluation,
+    inputs: &[CustomerInput],
+    owners: &HashMap<i64, (i64, Option<i64>)>,
+) -> Result<i64> {
+    let backend = Backend::Sqlite;
+    let mut t = std::time::Instant::now();
+    let mut conn = crate::native::open_writer(path)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let now = now_ms();
+    let run_id: i64 = tx.query_row(
+        INSERT_RUN_SQL,
+        rusqlite::params![
+            run.as_of.to_string(),
+            run.trigger.code(),
+            run.actor.user_id.map(|u| u.0),
+            run.actor.name.as_str(),
+            serde_json::to_string(&run.settings).unwrap_or_default(),
+            run.started,
+            now,
+        ],
+        |r| r.get(0),
+    )?;
+    for chunk in e.results.chunks(snapshot_rows_per_statement(backend)) {
+        snapshot_statement(backend, run_id, chunk).execute_native(&tx)?;
+    }
+    lap(&mut run.timings, "write_snapshot_ms", &mut t);
+    let changes = tx.execute(apply_sql(backend), [run_id])?;
+    lap(&mut run.timings, "write_grades_ms", &mut t);
+    let mut open = std::collections::HashSet::new();
+    {
+        let mut query = tx.prepare(OPEN_ALERTS_SQL)?;
+        let mut found = query.query([])?;
+        while let Some(r) = found.next()? {
+            open.insert((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
+        }
+    }
+    let rows = alert_rows(e, owners, open);
+    for chunk in rows.chunks(ALERTS_PER_STATEMENT) {
+        alert_statement(backend, run_id, now, chunk).execute_native(&tx)?;
+    }
+    lap(&mut run.timings, "write_alerts_ms", &mut t);
+    let summary = summary_json(e, inputs, run.as_of, rows.len(), changes, run.timings, run.orders);
+    tx.execute(
+        FINISH_RUN_SQL,
+        rusqlite::params![
+            e.results.len() as i64,
+            buyers(e),
+            run.orders,
+            rows.len() as i64,
+            summary.to_string(),
+            now_ms(),
+            run_id
+        ],
+    )?;
+    let changes = run_changes(run.as_of, e.results.len(), changes, rows.len());
+    let what = format!("value evaluation as of {}", run.as_of);
+    audit::record_native(&tx, &run.actor, Action::Create, "value_run", &run_id.to_string(), &what, &changes)?;
+    tx.commit()?;
+    Ok(run_id)
+}
+
+/// Customers with at least one purchase occasion.
+fn buyers(e: &Evaluation) -> i64 {
+    e.results.iter().filter(|r| r.occasions > 0).count() as i64
 }
 
 const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quadrant, stage, segment, r_score, \
@@ -537,44 +639,49 @@ const SNAPSHOT_COLUMNS: &str = "run_id, customer_id, grade, computed_grade, quad
      loyalty, p_alive, expected_90d, expected_365d, next_from, next_to, direction, direction_reason, clv";
 const SNAPSHOT_WIDTH: usize = 27;
 
-async fn write_snapshot(tx: &mut Tx, backend: Backend, run_id: i64, e: &Evaluation) -> Result<()> {
-    // As many rows per statement as the engines' bind limits allow.
-    let per_statement = match backend {
+/// As many snapshot rows per statement as the engine's bind limit allows.
+fn snapshot_rows_per_statement(backend: Backend) -> usize {
+    match backend {
         Backend::Sqlite => 32_000 / SNAPSHOT_WIDTH,
         Backend::Postgres => 65_000 / SNAPSHOT_WIDTH,
-    };
-    for chunk in e.results.chunks(per_statement) {
-        let mut sql = Statement::new(backend, &format!("INSERT INTO customer_values ({SNAPSHOT_COLUMNS}) VALUES "));
-        for (k, r) in chunk.iter().enumerate() {
-            let (rfm, segment) = match r.rfm {
-                Some((s, seg)) => (Some(s), Some(seg.code())),
-                None => (None, None),
-            };
-            sql.push(if k == 0 { "(" } else { ", (" });
-            sql.int(run_id).push(", ").int(r.customer_id).push(", ");
-            sql.text(Some(grade_text(r.grade))).push(", ").text(Some(grade_text(r.computed_grade))).push(", ");
-            sql.text(r.quadrant.as_ref().map(|q| q.quadrant.code())).push(", ").text(Some(r.stage.code())).push(", ");
-            sql.text(segment).push(", ");
-            for score in [rfm.map(|s| s.r), rfm.map(|s| s.f), rfm.map(|s| s.m)] {
-                sql.int(score.map(i64::from)).push(", ");
-            }
-            for n in [r.frequency, r.recency_days, r.t_days, r.occasions] {
-                sql.int(i64::from(n)).push(", ");
-            }
-            sql.owned(r.last_purchase.map(|d| d.to_string())).push(", ");
-            sql.owned(r.cycle_due.map(|d| d.to_string())).push(", ");
-            sql.int(r.monetary.0).push(", ").int(r.window_revenue.0).push(", ");
-            sql.real(r.quadrant.as_ref().map(|q| q.loyalty)).push(", ").real(r.p_alive).push(", ");
-            sql.real(r.expected.map(|x| x[1])).push(", ").real(r.expected.map(|x| x[2])).push(", ");
-            sql.owned(r.next_window.map(|w| w.0.to_string())).push(", ");
-            sql.owned(r.next_window.and_then(|w| w.1).map(|d| d.to_string())).push(", ");
-            sql.owned(r.direction.as_ref().map(|d| d.short_code())).push(", ");
-            sql.owned(r.direction.as_ref().map(|d| reason_json(d).to_string())).push(", ");
-            sql.int(r.clv.map(|m| m.0)).push(")");
-        }
-        sql.query().execute(&mut ***tx).await?;
     }
-    Ok(())
+}
+
+/// One statement inserting the snapshot rows of `chunk`.
+fn snapshot_statement(
+    backend: Backend,
+    run_id: i64,
+    chunk: &[domain::value::evaluation::CustomerResult],
+) -> Statement<'_> {
+    let mut sql = Statement::new(backend, &format!("INSERT INTO customer_values ({SNAPSHOT_COLUMNS}) VALUES "));
+    for (k, r) in chunk.iter().enumerate() {
+        let (rfm, segment) = match r.rfm {
+            Some((s, seg)) => (Some(s), Some(seg.code())),
+            None => (None, None),
+        };
+        sql.push(if k == 0 { "(" } else { ", (" });
+        sql.int(run_id).push(", ").int(r.customer_id).push(", ");
+        sql.text(Some(grade_text(r.grade))).push(", ").text(Some(grade_text(r.computed_grade))).push(", ");
+        sql.text(r.quadrant.as_ref().map(|q| q.quadrant.code())).push(", ").text(Some(r.stage.code())).push(", ");
+        sql.text(segment).push(", ");
+        for score in [rfm.map(|s| s.r), rfm.map(|s| s.f), rfm.map(|s| s.m)] {
+            sql.int(score.map(i64::from)).push(", ");
+        }
+        for n in [r.frequency, r.recency_days, r.t_days, r.occasions] {
+            sql.int(i64::from(n)).push(", ");
+        }
+        sql.owned(r.last_purchase.map(|d| d.to_string())).push(", ");
+        sql.owned(r.cycle_due.map(|d| d.to_string())).push(", ");
+        sql.int(r.monetary.0).push(", ").int(r.window_revenue.0).push(", ");
+        sql.real(r.quadrant.as_ref().map(|q| q.loyalty)).push(", ").real(r.p_alive).push(", ");
+        sql.real(r.expected.map(|x| x[1])).push(", ").real(r.expected.map(|x| x[2])).push(", ");
+        sql.owned(r.next_window.map(|w| w.0.to_string())).push(", ");
+        sql.owned(r.next_window.and_then(|w| w.1).map(|d| d.to_string())).push(", ");
+        sql.owned(r.direction.as_ref().map(|d| d.short_code())).push(", ");
+        sql.owned(r.direction.as_ref().map(|d| reason_json(d).to_string())).push(", ");
+        sql.int(r.clv.map(|m| m.0)).push(")");
+    }
+    sql
 }
 
 /// The direction's reason as stored: both languages, so pages need no model.
@@ -582,13 +689,13 @@ fn reason_json(d: &domain::value::direction::Direction) -> serde_json::Value {
     serde_json::json!({"zh": d.reason.text_zh(), "en": d.reason.text_en()})
 }
 
-/// Sets grade and stage of every customer whose snapshot differs from what
-/// the customer row holds. The row's version is left alone: a grade moved by
-/// the engine does not make a colleague's open edit form stale.
-async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64) -> Result<usize> {
-    // One pass joining the snapshot to the customers (SQLite has `UPDATE …
-    // FROM` since 3.33); the rows it changes are the count of changes.
-    let sql = match backend {
+/// Sets grade and stage of every customer whose snapshot (run `$1`) differs
+/// from what the customer row holds, in one pass joining the snapshot to the
+/// customers (SQLite has `UPDATE … FROM` since 3.33); the rows it changes
+/// are the count of changes. The row's version is left alone: a grade moved
+/// by the engine does not make a colleague's open edit form stale.
+fn apply_sql(backend: Backend) -> &'static str {
+    match backend {
         Backend::Sqlite => {
             "UPDATE customers SET grade = v.grade, stage = v.stage FROM customer_values v \
              WHERE v.run_id = $1 AND v.customer_id = customers.id \
@@ -599,27 +706,22 @@ async fn apply_grades_and_stages(tx: &mut Tx, backend: Backend, run_id: i64) -> 
              WHERE v.run_id = $1 AND v.customer_id = c.id \
              AND (v.grade IS DISTINCT FROM c.grade OR v.stage IS DISTINCT FROM c.stage)"
         }
-    };
-    let done = sqlx::query(sql).bind(run_id).execute(&mut ***tx).await?;
-    Ok(done.rows_affected() as usize)
+    }
 }
 
-/// Raises this run's alerts. An alert of a kind the customer already has open
-/// is not raised again: the open task still stands.
-async fn raise_alerts(
-    tx: &mut Tx,
-    backend: Backend,
-    run_id: i64,
+/// One alert to store: customer, owner, team, kind and detail.
+type NewAlert = (i64, i64, Option<i64>, &'static str, String);
+
+const ALERTS_PER_STATEMENT: usize = 2000;
+
+/// This run's alerts. An alert of a kind the customer already has `open` is
+/// not raised again: the open task still stands.
+fn alert_rows(
     e: &Evaluation,
     owners: &HashMap<i64, (i64, Option<i64>)>,
-) -> Result<usize> {
-    let open: Vec<(i64, String)> = sqlx::query_as("SELECT customer_id, kind FROM value_alerts WHERE status = 'open'")
-        .fetch_all(&mut ***tx)
-        .await?;
-    let open: std::collections::HashSet<(i64, String)> = open.into_iter().collect();
-    let now = now_ms();
-    let mut raised = 0;
-    let mut rows: Vec<(i64, i64, Option<i64>, &'static str, String)> = Vec::new();
+    open: std::collections::HashSet<(i64, String)>,
+) -> Vec<NewAlert> {
+    let mut rows = Vec::new();
     for r in &e.results {
         for a in &r.alerts {
             let kind = a.kind().code();
@@ -630,22 +732,23 @@ async fn raise_alerts(
             rows.push((r.customer_id, owner, team, kind, alert_detail(a).to_string()));
         }
     }
-    for chunk in rows.chunks(2000) {
-        let mut sql = Statement::new(
-            backend,
-            "INSERT INTO value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, \
-             updated_at) VALUES ",
-        );
-        for (k, (customer, owner, team, kind, detail)) in chunk.iter().enumerate() {
-            sql.push(if k == 0 { "(" } else { ", (" });
-            sql.int(run_id).push(", ").int(*customer).push(", ").int(*owner).push(", ").int(*team).push(", ");
-            sql.text(Some(kind)).push(", ").text(Some(detail.as_str())).push(", 'open', ");
-            sql.int(now).push(", ").int(now).push(")");
-        }
-        sql.query().execute(&mut ***tx).await?;
-        raised += chunk.len();
+    rows
+}
+
+/// One statement inserting the alerts of `chunk`.
+fn alert_statement(backend: Backend, run_id: i64, now: i64, chunk: &[NewAlert]) -> Statement<'_> {
+    let mut sql = Statement::new(
+        backend,
+        "INSERT INTO value_alerts (run_id, customer_id, owner_id, team_id, kind, detail, status, created_at, \
+         updated_at) VALUES ",
+    );
+    for (k, (customer, owner, team, kind, detail)) in chunk.iter().enumerate() {
+        sql.push(if k == 0 { "(" } else { ", (" });
+        sql.int(run_id).push(", ").int(*customer).push(", ").int(*owner).push(", ").int(*team).push(", ");
+        sql.text(Some(kind)).push(", ").text(Some(detail.as_str())).push(", 'open', ");
+        sql.int(now).push(", ").int(now).push(")");
     }
-    Ok(raised)
+    sql
 }
 
 /// An alert as stored: its words in both languages.
@@ -1328,6 +1431,40 @@ pub async fn export_csv(store: &Store, actor: &Actor, vis: &Visibility) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_days_are_read_fast_and_strictly() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(order_day("2024-02-29"), Some(day("2024-02-29")));
+        assert_eq!(order_day("2023-02-29"), None);
+        assert_eq!(order_day("2024-13-01"), None);
+        assert_eq!(order_day("2024-1a-01"), None);
+        assert_eq!(order_day("2024/01/01"), None);
+        assert_eq!(order_day(""), None);
+        // Anything but the stored form goes to chrono's parser.
+        assert_eq!(order_day("+2024-01-05"), Some(day("2024-01-05")));
+    }
+
+    #[test]
+    fn a_history_sorts_each_customers_orders_by_day_and_keeps_same_day_order() {
+        let mut h = History::default();
+        h.customer(7, 1, None);
+        for (day, amount) in [("2024-03-01", 3), ("2024-01-01", 1), ("2024-03-01", 4), ("2024-02-01", 2)] {
+            assert_eq!(h.order(7, day, amount, "domestic", " 杭州 "), Some(()));
+        }
+        // An order of a customer who does not count is counted, not kept.
+        assert_eq!(h.order(8, "2024-01-01", 9, "domestic", ""), Some(()));
+        assert_eq!(h.order(7, "01/02/2024", 9, "domestic", ""), None);
+        let h = h.finish();
+        assert_eq!(h.orders, 6);
+        let amounts: Vec<i64> = h.inputs[0].purchases.iter().map(|p| p.amount.0).collect();
+        assert_eq!(amounts, [1, 2, 3, 4]);
+        assert_eq!(h.inputs[0].purchases[0].destination.as_deref(), Some("杭州"));
+        assert!(Arc::ptr_eq(
+            h.inputs[0].purchases[0].destination.as_ref().unwrap(),
+            h.inputs[0].purchases[1].destination.as_ref().unwrap()
+        ));
+    }
 
     #[test]
     fn order_histories_are_read_back_whole() {
