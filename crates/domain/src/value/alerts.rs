@@ -90,6 +90,8 @@ pub struct AlertInput {
     /// Length of the earlier period in days (from the first purchase, or the
     /// window start, to a year ago).
     pub earlier_days: u32,
+    /// Purchase occasions in the earlier period.
+    pub earlier_occasions: u32,
     /// Days since the last purchase, `None` if never bought.
     pub days_since_last: Option<u32>,
     /// The customer's typical gap between purchases in days.
@@ -214,6 +216,10 @@ fn multiple(days: u32, gap: u32) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
+/// A spending rate needs at least this many earlier occasions: one trip
+/// years ago is no rhythm to fall behind.
+pub const MIN_EARLIER_OCCASIONS: u32 = 2;
+
 /// No customer is overdue before this many days without a trip.
 pub const MIN_OVERDUE_DAYS: u32 = 90;
 
@@ -221,7 +227,10 @@ pub const MIN_OVERDUE_DAYS: u32 = 90;
 ///
 /// - **grade drop** when the previous grade is better than the current one;
 /// - **value decline** when the earlier period is at least 365 days with
-///   revenue above zero, and the last year's revenue is below
+///   revenue above zero and at least [`MIN_EARLIER_OCCASIONS`] occasions
+///   (a customer who travelled once has no rate to decline from; without
+///   this, every one-time traveller of years ago raised a task), and the
+///   last year's revenue is below
 ///   `decline_ratio_bp` of the earlier yearly rate (earlier revenue × 365 /
 ///   earlier days), compared exactly in integers;
 /// - **churn risk** for grades A and B only, when P(alive) is known and below
@@ -235,7 +244,7 @@ pub fn check(i: &AlertInput, rules: &AlertRules) -> Vec<Alert> {
     if let Some(from) = i.previous_grade.filter(|p| p.is_better_than(i.grade)) {
         alerts.push(Alert::GradeDrop { from, to: i.grade });
     }
-    if i.earlier_days >= 365 && i.earlier_revenue.0 > 0 {
+    if i.earlier_days >= 365 && i.earlier_revenue.0 > 0 && i.earlier_occasions >= MIN_EARLIER_OCCASIONS {
         let days = i128::from(i.earlier_days);
         let earlier = i128::from(i.earlier_revenue.0);
         // recent < ratio × earlier × 365 / days, multiplied out.
@@ -278,6 +287,7 @@ mod tests {
             recent_year_revenue: Money::ZERO,
             earlier_revenue: Money::ZERO,
             earlier_days: 0,
+            earlier_occasions: 0,
             days_since_last: None,
             typical_gap_days: None,
             occasions: 0,
@@ -312,6 +322,7 @@ mod tests {
             recent_year_revenue: Money(300_000),
             earlier_revenue: Money(1_800_000),
             earlier_days: 730,
+            earlier_occasions: 2,
             ..quiet(Grade::B)
         };
         let a = check(&i, &AlertRules::default());
@@ -329,6 +340,8 @@ mod tests {
         assert!(kinds(&AlertInput { earlier_days: 364, ..i }).is_empty());
         assert!(kinds(&AlertInput { earlier_revenue: Money::ZERO, ..i }).is_empty());
         assert!(kinds(&AlertInput { earlier_revenue: Money(-5), ..i }).is_empty());
+        // One earlier trip is no rate to decline from.
+        assert!(kinds(&AlertInput { earlier_occasions: 1, ..i }).is_empty());
         // The ratio is a setting.
         let strict = AlertRules { decline_ratio_bp: 3_000, ..AlertRules::default() };
         assert!(check(&i, &strict).is_empty());
@@ -337,6 +350,7 @@ mod tests {
             recent_year_revenue: Money::ZERO,
             earlier_revenue: Money(1_000),
             earlier_days: 366,
+            earlier_occasions: 3,
             ..quiet(Grade::C)
         };
         assert_eq!(
@@ -348,6 +362,7 @@ mod tests {
             recent_year_revenue: Money(i64::MAX),
             earlier_revenue: Money(i64::MAX),
             earlier_days: u32::MAX,
+            earlier_occasions: u32::MAX,
             ..quiet(Grade::A)
         };
         assert!(kinds(&huge).is_empty());
@@ -403,6 +418,7 @@ mod tests {
             recent_year_revenue: Money::ZERO,
             earlier_revenue: Money(100_000),
             earlier_days: 400,
+            earlier_occasions: 3,
             days_since_last: Some(500),
             typical_gap_days: Some(100.0),
             occasions: 4,

@@ -149,18 +149,24 @@ struct Facts {
     total: i64,
     window: i64,
     recent_year: i64,
+    /// Occasions up to a year before the as-of date.
+    earlier_occasions: u32,
 }
 
 fn facts(c: &CustomerInput, as_of: NaiveDate, window_from: NaiveDate, year_from: NaiveDate) -> Facts {
     let mut days: Vec<NaiveDate> = Vec::new();
     let mut amounts: Vec<i64> = Vec::new();
     let (mut total, mut window, mut recent_year) = (0i64, 0i64, 0i64);
+    let mut earlier_occasions = 0;
     for p in c.purchases.iter().filter(|p| p.day <= as_of) {
         if days.last() == Some(&p.day) {
             *amounts.last_mut().expect("a day has an amount") += p.amount.0;
         } else {
             days.push(p.day);
             amounts.push(p.amount.0);
+            if p.day <= year_from {
+                earlier_occasions += 1;
+            }
         }
         total += p.amount.0;
         if p.day > window_from {
@@ -170,7 +176,7 @@ fn facts(c: &CustomerInput, as_of: NaiveDate, window_from: NaiveDate, year_from:
             recent_year += p.amount.0;
         }
     }
-    Facts { days, amounts, total, window, recent_year }
+    Facts { days, amounts, total, window, recent_year, earlier_occasions }
 }
 
 fn days_between(a: NaiveDate, b: NaiveDate) -> u32 {
@@ -300,6 +306,7 @@ pub fn evaluate(customers: &[CustomerInput], as_of: NaiveDate, settings: &ValueS
                 recent_year_revenue: Money(f.recent_year),
                 earlier_revenue: Money(f.total - f.recent_year),
                 earlier_days,
+                earlier_occasions: f.earlier_occasions,
                 days_since_last: last.map(|d| days_between(d, as_of)),
                 typical_gap_days: typical_gap,
                 occasions,
