@@ -519,7 +519,8 @@ async fn write_pooled(
     owners: &HashMap<i64, (i64, Option<i64>)>,
 ) -> Result<i64> {
     let backend = store.backend();
-    let mut t = std::time::Instant::now();
+    let write_started = std::time::Instant::now();
+    let mut t = write_started;
     let mut tx = store.begin().await?;
     let now = now_ms();
     let run_id: i64 = sqlx::query_scalar(INSERT_RUN_SQL)
@@ -544,6 +545,8 @@ async fn write_pooled(
         alert_statement(backend, run_id, now, chunk).query().execute(&mut **tx).await?;
     }
     lap(&mut run.timings, "write_alerts_ms", &mut t);
+    let mut all = write_started;
+    lap(&mut run.timings, "write_ms", &mut all);
     let summary = summary_json(e, inputs, run.as_of, rows.len(), changes, run.timings, run.orders);
     sqlx::query(FINISH_RUN_SQL)
         .bind(e.results.len() as i64)
@@ -573,7 +576,8 @@ fn write_native(
     owners: &HashMap<i64, (i64, Option<i64>)>,
 ) -> Result<i64> {
     let backend = Backend::Sqlite;
-    let mut t = std::time::Instant::now();
+    let write_started = std::time::Instant::now();
+    let mut t = write_started;
     let mut conn = crate::native::open_writer(path)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let now = now_ms();
@@ -609,6 +613,8 @@ fn write_native(
         alert_statement(backend, run_id, now, chunk).execute_native(&tx)?;
     }
     lap(&mut run.timings, "write_alerts_ms", &mut t);
+    let mut all = write_started;
+    lap(&mut run.timings, "write_ms", &mut all);
     let summary = summary_json(e, inputs, run.as_of, rows.len(), changes, run.timings, run.orders);
     tx.execute(
         FINISH_RUN_SQL,

@@ -389,11 +389,18 @@ fn forecast(m: &BgNbd, s: &Summary, as_of: NaiveDate, terms: &ClvTerms) -> Forec
         (Some(a), Some(b), Some(c)) => Some([a, b, c]),
         _ => None,
     };
-    let next_window = time_to_expect(at, 0.25).map(|from| {
-        let to = time_to_expect(at, 0.75);
-        (as_of + Duration::days(from.ceil() as i64), to.map(|t| as_of + Duration::days(t.ceil() as i64)))
+    // The CLV's month ends, kept to narrow the window's search.
+    let mut months: Vec<(f64, f64)> = Vec::with_capacity(terms.periods as usize);
+    let discounted = terms.discounted_purchases(|t| {
+        let e = at(t)?;
+        months.push((t, e));
+        Some(e)
     });
-    Forecast { p_alive: m.p_alive(s), expected, next_window, discounted: terms.discounted_purchases(at) }
+    let next_window = time_to_expect(at, 0.25, &months).map(|from| {
+        let to = time_to_expect(at, 0.75, &months);
+        (as_of + Duration::days(from), to.map(|t| as_of + Duration::days(t)))
+    });
+    Forecast { p_alive: m.p_alive(s), expected, next_window, discounted }
 }
 
 /// A CLV in yuan as money, when finite.
@@ -427,17 +434,28 @@ pub fn month_rate(annual_bp: u32) -> f64 {
     (1.0 + f64::from(annual_bp) / 10_000.0).powf(1.0 / 12.0) - 1.0
 }
 
-/// Days until `level` purchases are expected, within the horizon.
-fn time_to_expect(at: impl Fn(f64) -> Option<f64>, level: f64) -> Option<f64> {
-    let at_horizon = at(WINDOW_HORIZON_DAYS)?;
-    if at_horizon < level {
+/// The first whole day (counted from the as-of date) by which `level`
+/// purchases are expected, within the horizon; `None` if not by then.
+/// `known` are expectations already computed, (t, E[Y(t)]) by t: as the
+/// expectation grows with t they bracket the day before the bisection starts
+/// (the CLV's month ends leave five halvings of a month).
+fn time_to_expect(at: impl Fn(f64) -> Option<f64>, level: f64, known: &[(f64, f64)]) -> Option<i64> {
+    let horizon = WINDOW_HORIZON_DAYS as i64;
+    if at(horizon as f64)? < level {
         return None;
     }
-    let (mut lo, mut hi) = (0.0f64, WINDOW_HORIZON_DAYS);
-    // Whole days are enough: 10 halvings of 730 days.
-    while hi - lo > 0.5 {
-        let mid = 0.5 * (lo + hi);
-        if at(mid)? < level {
+    // E(lo) < level ≤ E(hi); E(0) = 0.
+    let (mut lo, mut hi) = (0i64, horizon);
+    for &(t, e) in known {
+        if e < level && t.floor() as i64 > lo {
+            lo = (t.floor() as i64).min(hi - 1);
+        } else if e >= level && (t.ceil() as i64) < hi {
+            hi = (t.ceil() as i64).max(lo + 1);
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if at(mid as f64)? < level {
             lo = mid;
         } else {
             hi = mid;
@@ -567,15 +585,43 @@ mod tests {
             v.iter().sum::<f64>() / v.len() as f64
         };
         assert!(mean(true) > 2.0 * mean(false), "{} vs {}", mean(true), mean(false));
-        for r in &e.results {
+        let g = e.models.gamma_gamma.unwrap();
+        let settings = ValueSettings::default();
+        let terms = ClvTerms {
+            periods: settings.clv_months,
+            period_length: MONTH_DAYS,
+            discount_rate: month_rate(settings.discount_rate_bp),
+        };
+        let (mut windows, mut repeat_clvs) = (0, 0);
+        for (r, c) in e.results.iter().zip(&customers) {
             if let Some((from, to)) = r.next_window {
                 assert!(from >= as_of);
                 if let Some(to) = to {
                     assert!(to >= from);
                 }
+                // The window opens on the first day by which a quarter of
+                // a purchase is expected, and closes on the first by which
+                // three quarters are.
+                let s = summary(&facts(c, as_of, as_of, as_of), as_of).unwrap();
+                for (day, level) in [(Some(from), 0.25), (to, 0.75)] {
+                    let Some(day) = day else { continue };
+                    let days = (day - as_of).num_days() as f64;
+                    assert!(m.expected_purchases(&s, days).unwrap() >= level, "{r:?}");
+                    assert!(m.expected_purchases(&s, days - 1.0).unwrap() < level, "{r:?}");
+                }
+                windows += 1;
             }
             assert!(r.clv.is_none_or(|c| c.0 >= 0), "{:?}", r.clv);
+            // A repeat buyer's CLV, from the discounted purchases of the
+            // summary, is Gamma-Gamma's CLV of the customer to the 分.
+            let f = facts(c, as_of, as_of, as_of);
+            if let (Some(spend), Some(s)) = (repeat_spend(&f), summary(&f, as_of)) {
+                let direct = g.clv(&m, &s, &spend, &terms).unwrap();
+                assert!((r.clv.unwrap().0 as f64 - direct * 100.0).abs() <= 1.0, "{r:?} vs {direct}");
+                repeat_clvs += 1;
+            }
         }
+        assert!(windows > 500 && repeat_clvs > 500, "{windows} windows, {repeat_clvs} repeat CLVs");
         let a = e.results.iter().filter(|r| r.grade == Grade::A).count();
         assert!(a > 0 && a < 1500, "{a}");
     }

@@ -152,7 +152,7 @@ impl ClvTerms {
     /// with E[Y(t)] from `expected` (the CLV of [`GammaGamma::clv`] before the
     /// spend per purchase, which does not depend on t). `None` if an
     /// expectation is `None` or the terms are not sensible.
-    pub fn discounted_purchases(&self, expected: impl Fn(f64) -> Option<f64>) -> Option<f64> {
+    pub fn discounted_purchases(&self, mut expected: impl FnMut(f64) -> Option<f64>) -> Option<f64> {
         let sensible = self.period_length > 0.0 && self.discount_rate > -1.0;
         if !sensible {
             return None;
