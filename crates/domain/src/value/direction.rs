@@ -353,24 +353,22 @@ fn habit(trips: &[Trip]) -> Option<Direction> {
     let top = trips.iter().filter(|t| qualifies(t)).map(|t| counts[type_index(t.product_type)]).max()?;
     let last = latest(trips, |t| qualifies(t) && counts[type_index(t.product_type)] == top)?;
     let product_type = trips[last].product_type;
-    // The most frequent destination of this type, the most recent on ties.
-    let dest_count =
-        |d: &str| trips.iter().filter(|t| t.product_type == product_type && clean(t.destination) == Some(d)).count();
-    let mut best: Option<(usize, usize)> = None; // (count, trip index)
+    // The most frequent destination of this type, the most recent on ties:
+    // per destination its count and its latest trip (by day, then input
+    // order), in one pass (a regular has hundreds of trips).
+    let mut per_destination: HashMap<&str, (usize, usize)> = HashMap::new();
     for (i, t) in trips.iter().enumerate() {
         let Some(d) = clean(t.destination).filter(|_| t.product_type == product_type) else {
             continue;
         };
-        let c = dest_count(d);
-        let better = match best {
-            None => true,
-            Some((bc, bi)) => c > bc || (c == bc && t.day >= trips[bi].day),
-        };
-        if better {
-            best = Some((c, i));
+        let (count, latest) = per_destination.entry(d).or_insert((0, i));
+        *count += 1;
+        if t.day >= trips[*latest].day {
+            *latest = i;
         }
     }
-    let destination = best.and_then(|(_, i)| clean(trips[i].destination)).map(str::to_owned);
+    let destination =
+        per_destination.into_iter().max_by_key(|&(_, (count, i))| (count, trips[i].day, i)).map(|(d, _)| d.to_owned());
     Some(Direction {
         product_type: Some(product_type),
         destination: destination.clone(),
@@ -499,6 +497,16 @@ mod tests {
         // Destination ties go to the latest trip; no destination at all is fine.
         let tie = [trip("2024-01-01", Nearby, Some("苏州")), trip("2024-02-01", Nearby, Some("杭州"))];
         assert_eq!(likely(&tie, &[], as_of, &p).unwrap().destination.as_deref(), Some("杭州"));
+        // A regular with hundreds of trips: the most frequent destination
+        // wins over the latest one, whatever the input order.
+        let places = ["苏州", "杭州", "南京"];
+        let start: NaiveDate = "2020-01-01".parse().unwrap();
+        let days: Vec<String> = (0..601).map(|k| (start + chrono::Duration::days(k)).to_string()).collect();
+        let mut many: Vec<Trip> = (0..600).map(|k| trip(&days[k + 1], Nearby, Some(places[k % 3]))).collect();
+        many.push(trip(&days[0], Nearby, Some(" 苏州 ")));
+        assert_eq!(likely(&many, &[], as_of, &p).unwrap().destination.as_deref(), Some("苏州"));
+        many.reverse();
+        assert_eq!(likely(&many, &[], as_of, &p).unwrap().destination.as_deref(), Some("苏州"));
         let bare = [trip("2024-01-01", Nearby, None), trip("2024-02-01", Nearby, Some(" "))];
         let got = likely(&bare, &[], as_of, &p).unwrap();
         assert_eq!(got.destination, None);
