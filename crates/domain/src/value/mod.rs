@@ -94,9 +94,12 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
 /// The Gaussian hypergeometric function ₂F₁(a, b; c; z) by its power series
 /// Σ (a)ₖ(b)ₖ / ((c)ₖ k!) zᵏ.
 ///
-/// Valid for |z| < 1 and c not zero or a negative integer; the models only
-/// call it with a, b, c > 0 and 0 ≤ z < 1, where every term is positive and
-/// the sum loses no precision. Convergence slows as z → 1 (terms decay like
+/// Valid for |z| < 1 and c not zero or a negative integer; the models call
+/// it with a, b > 0, c > −1 and 0 ≤ z < 1. With c > 0 every term is
+/// positive; with −1 < c < 0 (BG/NBD's c = a+b+x−1 for a one-time buyer of a
+/// cohort with a + b < 1) every term after the first is negative and the sum
+/// stays positive, so either way no terms of opposite signs cancel beyond
+/// the first. Convergence slows as z → 1 (terms decay like
 /// k^(a+b−c−1) zᵏ), so the sum stops when a bound on the remaining tail
 /// falls below 1e-15 of the total, and gives `None` if that takes more than a
 /// million terms or |z| ≥ 1.
@@ -121,10 +124,10 @@ pub(crate) struct Hyp2f1 {
 
 impl Hyp2f1 {
     /// The series for every z in [0, `z_max`], under the stopping rule of
-    /// [`hyp2f1`] applied at `z_max`. With a, b, c > 0 every coefficient is
-    /// positive, so the tail's share of the sum grows with z: a series cut
-    /// for `z_max` is cut at least as finely for any smaller z. `None` where
-    /// [`hyp2f1`] gives `None`.
+    /// [`hyp2f1`] applied at `z_max`. The terms after the first share one
+    /// sign (see [`hyp2f1`]), so the tail's share of the sum grows with z: a
+    /// series cut for `z_max` is cut at least as finely for any smaller z.
+    /// `None` where [`hyp2f1`] gives `None`.
     pub(crate) fn up_to(a: f64, b: f64, c: f64, z_max: f64) -> Option<Hyp2f1> {
         let usable = z_max.abs() < 1.0 && a.is_finite() && b.is_finite() && c.is_finite();
         if !usable {
