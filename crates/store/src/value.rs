@@ -201,9 +201,8 @@ pub async fn evaluate(
     progress: Progress<'_>,
 ) -> Result<RunReport> {
     let started = now_ms();
-    let clock = std::time::Instant::now();
     let mut timings = serde_json::Map::new();
-    let mut t = clock;
+    let mut t = std::time::Instant::now();
     let (settings, _) = settings(store).await?;
     progress("reading customers and orders");
     let loaded = load(store, as_of).await?;

@@ -594,6 +594,7 @@ impl Prepared {
 mod tests {
     use super::*;
     use crate::value::hyp2f1;
+    use crate::value::test_rng::XorShift;
     use crate::value::{digamma, nelder_mead};
 
     /// The published CDNOW estimates (FHL section 5), time in weeks.
@@ -787,23 +788,6 @@ mod tests {
                     assert!((p - q).abs() < 1e-6 * q, "{fit:?} {reference:?}");
                 }
             }
-        }
-    }
-
-    /// Marsaglia's xorshift64* generator: deterministic test data.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next_u64(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        /// Uniform on (0, 1).
-        fn uniform(&mut self) -> f64 {
-            ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         }
     }
 

@@ -404,6 +404,7 @@ fn total_sums(totals: &[Total], v: f64, ln_v: f64) -> Sums {
 mod tests {
     use super::*;
     use crate::value::nelder_mead;
+    use crate::value::test_rng::XorShift;
 
     /// Fader & Hardie (2013): CDNOW estimates, US$.
     const CDNOW: GammaGamma = GammaGamma { p: 6.25, q: 3.74, v: 15.44 };
@@ -439,36 +440,6 @@ mod tests {
             let s = SpendSummary { frequency: s.0, mean_spend: s.1 };
             for m in [CDNOW, GammaGamma { p: 1e-3, q: 1e-3, v: 1e-3 }, GammaGamma { p: 1e3, q: 1e3, v: 1e5 }] {
                 assert!(m.log_likelihood_one(&s).is_finite(), "{s:?} {m:?}");
-            }
-        }
-    }
-
-    /// Marsaglia's xorshift64* generator: deterministic test data.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next_u64(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        /// Uniform on (0, 1).
-        fn uniform(&mut self) -> f64 {
-            ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        }
-
-        /// Gamma(shape, rate 1) by Marsaglia & Tsang (2000), shape ≥ 1.
-        fn gamma(&mut self, shape: f64) -> f64 {
-            let d = shape - 1.0 / 3.0;
-            let c = 1.0 / (9.0 * d).sqrt();
-            loop {
-                let normal = (-2.0 * self.uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos();
-                let v = (1.0 + c * normal).powi(3);
-                if v > 0.0 && self.uniform().ln() < 0.5 * normal * normal + d - d * v + d * v.ln() {
-                    return d * v;
-                }
             }
         }
     }

@@ -558,6 +558,40 @@ pub(crate) fn minimise(
     Ok((best, report))
 }
 
+/// Random numbers for the models' tests.
+#[cfg(test)]
+pub(crate) mod test_rng {
+    /// Marsaglia's xorshift64* generator: deterministic test data.
+    pub(crate) struct XorShift(pub(crate) u64);
+
+    impl XorShift {
+        pub(crate) fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// Uniform on (0, 1).
+        pub(crate) fn uniform(&mut self) -> f64 {
+            ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+
+        /// Gamma(shape, rate 1) by Marsaglia & Tsang (2000), shape ≥ 1.
+        pub(crate) fn gamma(&mut self, shape: f64) -> f64 {
+            let d = shape - 1.0 / 3.0;
+            let c = 1.0 / (9.0 * d).sqrt();
+            loop {
+                let normal = (-2.0 * self.uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos();
+                let v = (1.0 + c * normal).powi(3);
+                if v > 0.0 && self.uniform().ln() < 0.5 * normal * normal + d - d * v + d * v.ln() {
+                    return d * v;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
